@@ -1,0 +1,147 @@
+//! Activities and the contacts they involve.
+
+use super::{Result, StoreError, secs};
+use crate::domain::time::from_unix;
+use crate::domain::{Activity, ActivityKind, DealId, Direction};
+use rusqlite::{Connection, params};
+
+/// Inserts or updates an activity and replaces its participants.
+pub fn upsert(conn: &Connection, a: &Activity) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT INTO activities (id, deal_id, kind, occurred_at, direction, subject, body, owner_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)
+         ON CONFLICT(id) DO UPDATE SET deal_id = excluded.deal_id, kind = excluded.kind,
+             occurred_at = excluded.occurred_at, direction = excluded.direction,
+             subject = excluded.subject, body = excluded.body, owner_id = excluded.owner_id",
+    )?
+    .execute(params![
+        a.id.as_str(),
+        a.deal_id.as_str(),
+        a.kind.as_str(),
+        secs(a.occurred_at),
+        a.direction.map(Direction::as_str),
+        a.subject,
+        a.body,
+        a.owner_id.as_ref().map(|o| o.as_str()),
+    ])?;
+    conn.prepare_cached("DELETE FROM activity_contacts WHERE activity_id = ?1")?
+        .execute([a.id.as_str()])?;
+    let mut link = conn.prepare_cached(
+        "INSERT OR IGNORE INTO activity_contacts (activity_id, contact_id) VALUES (?1, ?2)",
+    )?;
+    for c in &a.contact_ids {
+        link.execute(params![a.id.as_str(), c.as_str()])?;
+    }
+    Ok(())
+}
+
+/// A deal's activities, oldest first, with their participants.
+pub fn for_deal(conn: &Connection, deal: &DealId) -> Result<Vec<Activity>> {
+    let rows = conn
+        .prepare_cached(
+            "SELECT id, kind, occurred_at, direction, subject, body, owner_id FROM activities
+              WHERE deal_id = ?1 ORDER BY occurred_at, id",
+        )?
+        .query_map([deal.as_str()], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, Option<String>>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut people = conn.prepare_cached(
+        "SELECT contact_id FROM activity_contacts WHERE activity_id = ?1 ORDER BY contact_id",
+    )?;
+    rows.into_iter()
+        .map(|(id, kind, at, direction, subject, body, owner)| {
+            let kind = ActivityKind::parse(&kind).ok_or(StoreError::Invalid {
+                what: "activity kind",
+                value: kind,
+            })?;
+            let direction = match direction {
+                None => None,
+                Some(d) => Some(Direction::parse(&d).ok_or(StoreError::Invalid {
+                    what: "activity direction",
+                    value: d,
+                })?),
+            };
+            let contact_ids = people
+                .query_map([id.as_str()], |r| Ok(r.get::<_, String>(0)?.into()))?
+                .collect::<rusqlite::Result<_>>()?;
+            Ok(Activity {
+                id: id.into(),
+                deal_id: deal.clone(),
+                kind,
+                occurred_at: from_unix(at),
+                direction,
+                subject,
+                body,
+                owner_id: owner.map(Into::into),
+                contact_ids,
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::time::{DAY, from_unix};
+    use crate::store::deals::tests::seeded;
+
+    #[test]
+    fn activities_round_trip_in_time_order() {
+        let store = seeded(1);
+        let later = Activity {
+            id: "a2".into(),
+            deal_id: "d0".into(),
+            kind: ActivityKind::Email,
+            occurred_at: from_unix(3 * DAY),
+            direction: Some(Direction::Inbound),
+            subject: Some("Re: pricing".into()),
+            body: "Can you do 15% off?".into(),
+            owner_id: Some("o1".into()),
+            contact_ids: vec!["p1".into(), "p2".into()],
+        };
+        let earlier = Activity {
+            id: "a1".into(),
+            kind: ActivityKind::Note,
+            occurred_at: from_unix(DAY),
+            direction: None,
+            subject: None,
+            body: "Internal note".into(),
+            owner_id: None,
+            contact_ids: vec![],
+            ..later.clone()
+        };
+        upsert(store.conn(), &later).unwrap();
+        upsert(store.conn(), &earlier).unwrap();
+        upsert(store.conn(), &later).unwrap();
+        assert_eq!(
+            for_deal(store.conn(), &"d0".into()).unwrap(),
+            vec![earlier, later]
+        );
+    }
+
+    #[test]
+    fn an_activity_on_an_unknown_deal_is_refused() {
+        let store = seeded(0);
+        let a = Activity {
+            id: "a".into(),
+            deal_id: "nope".into(),
+            kind: ActivityKind::Call,
+            occurred_at: from_unix(0),
+            direction: None,
+            subject: None,
+            body: String::new(),
+            owner_id: None,
+            contact_ids: vec![],
+        };
+        assert!(upsert(store.conn(), &a).is_err(), "foreign keys are on");
+    }
+}

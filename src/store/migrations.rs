@@ -1,0 +1,257 @@
+//! The cache schema as numbered migrations. Never edit a migration that has shipped: add one.
+//!
+//! Conventions: every instant is INTEGER Unix seconds UTC; ids from a CRM are TEXT; ids dealtrace
+//! mints are UUID v7 TEXT; booleans are INTEGER 0/1 with a CHECK.
+
+use rusqlite_migration::{M, Migrations};
+
+/// Migration 1: the spine — CRM facts (pipelines, owners, companies, contacts, deals with their
+/// field history, stakeholders, activities) and the records dealtrace owns (reviews, decision
+/// traces, lessons), plus a key/value table for cache metadata.
+const V1: &str = r#"
+CREATE TABLE meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE teams (
+    id   TEXT PRIMARY KEY,
+    name TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE owners (
+    id      TEXT PRIMARY KEY,
+    name    TEXT NOT NULL,
+    email   TEXT,
+    team_id TEXT REFERENCES teams(id) ON DELETE SET NULL,
+    active  INTEGER NOT NULL DEFAULT 1 CHECK (active IN (0, 1))
+) WITHOUT ROWID;
+
+CREATE TABLE pipelines (
+    id            TEXT PRIMARY KEY,
+    label         TEXT NOT NULL,
+    display_order INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+
+CREATE TABLE stages (
+    pipeline_id   TEXT NOT NULL REFERENCES pipelines(id) ON DELETE CASCADE,
+    id            TEXT NOT NULL,
+    label         TEXT NOT NULL,
+    display_order INTEGER NOT NULL DEFAULT 0,
+    probability   REAL,
+    is_closed     INTEGER NOT NULL CHECK (is_closed IN (0, 1)),
+    is_won        INTEGER NOT NULL CHECK (is_won IN (0, 1)),
+    PRIMARY KEY (pipeline_id, id)
+) WITHOUT ROWID;
+
+CREATE TABLE companies (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    domain        TEXT,
+    industry      TEXT,
+    size_band     TEXT,
+    buying_center TEXT
+) WITHOUT ROWID;
+
+CREATE TABLE company_properties (
+    company_id TEXT NOT NULL REFERENCES companies(id) ON DELETE CASCADE,
+    name       TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    PRIMARY KEY (company_id, name)
+) WITHOUT ROWID;
+
+CREATE TABLE contacts (
+    id         TEXT PRIMARY KEY,
+    company_id TEXT REFERENCES companies(id) ON DELETE SET NULL,
+    name       TEXT NOT NULL,
+    email      TEXT,
+    title      TEXT,
+    created_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX contacts_company ON contacts(company_id);
+
+CREATE TABLE deals (
+    id            TEXT PRIMARY KEY,
+    source        TEXT NOT NULL,
+    name          TEXT NOT NULL,
+    company_id    TEXT REFERENCES companies(id) ON DELETE SET NULL,
+    owner_id      TEXT REFERENCES owners(id) ON DELETE SET NULL,
+    pipeline_id   TEXT NOT NULL,
+    stage_id      TEXT NOT NULL,
+    amount        REAL,
+    currency      TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    close_date    INTEGER,
+    is_closed     INTEGER NOT NULL CHECK (is_closed IN (0, 1)),
+    is_won        INTEGER NOT NULL CHECK (is_won IN (0, 1)),
+    closed_reason TEXT,
+    last_modified INTEGER NOT NULL,
+    archived_at   INTEGER
+);
+CREATE INDEX deals_owner ON deals(owner_id);
+CREATE INDEX deals_company ON deals(company_id);
+CREATE INDEX deals_stage ON deals(pipeline_id, stage_id);
+
+CREATE TABLE deal_properties (
+    deal_id TEXT NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+    name    TEXT NOT NULL,
+    value   TEXT NOT NULL,
+    PRIMARY KEY (deal_id, name)
+) WITHOUT ROWID;
+
+-- Field history: one table per field so each value keeps its type. `seq` keeps the CRM's order
+-- for changes within the same second.
+CREATE TABLE stage_history (
+    deal_id    TEXT NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+    seq        INTEGER NOT NULL,
+    entered_at INTEGER NOT NULL,
+    stage_id   TEXT NOT NULL,
+    PRIMARY KEY (deal_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE amount_history (
+    deal_id    TEXT NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+    seq        INTEGER NOT NULL,
+    changed_at INTEGER NOT NULL,
+    amount     REAL,
+    PRIMARY KEY (deal_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE close_date_history (
+    deal_id    TEXT NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+    seq        INTEGER NOT NULL,
+    changed_at INTEGER NOT NULL,
+    close_date INTEGER,
+    PRIMARY KEY (deal_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE deal_contacts (
+    deal_id    TEXT NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+    contact_id TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    role       TEXT,
+    added_at   INTEGER,
+    PRIMARY KEY (deal_id, contact_id)
+) WITHOUT ROWID;
+CREATE INDEX deal_contacts_contact ON deal_contacts(contact_id);
+
+CREATE TABLE activities (
+    id          TEXT PRIMARY KEY,
+    deal_id     TEXT NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+    kind        TEXT NOT NULL CHECK (kind IN ('call', 'meeting', 'email', 'note')),
+    occurred_at INTEGER NOT NULL,
+    direction   TEXT CHECK (direction IN ('inbound', 'outbound')),
+    subject     TEXT,
+    body        TEXT NOT NULL,
+    owner_id    TEXT REFERENCES owners(id) ON DELETE SET NULL
+);
+CREATE INDEX activities_deal_time ON activities(deal_id, occurred_at);
+
+CREATE TABLE activity_contacts (
+    activity_id TEXT NOT NULL REFERENCES activities(id) ON DELETE CASCADE,
+    contact_id  TEXT NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+    PRIMARY KEY (activity_id, contact_id)
+) WITHOUT ROWID;
+CREATE INDEX activity_contacts_contact ON activity_contacts(contact_id);
+
+-- Records dealtrace owns. Reviews and traces reference deals without cascading: a deal removed
+-- from the CRM is archived, never deleted, so nothing a reviewer wrote can vanish with it.
+CREATE TABLE reviews (
+    id         TEXT PRIMARY KEY,
+    deal_id    TEXT NOT NULL REFERENCES deals(id),
+    reviewer   TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    status     TEXT NOT NULL CHECK (status IN ('draft', 'final')),
+    outcome    TEXT CHECK (outcome IN ('won', 'lost', 'open')),
+    notes      TEXT NOT NULL DEFAULT '',
+    revision   INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX reviews_deal ON reviews(deal_id);
+
+CREATE TABLE review_reasons (
+    review_id  TEXT NOT NULL REFERENCES reviews(id) ON DELETE CASCADE,
+    seq        INTEGER NOT NULL,
+    code       TEXT NOT NULL,
+    detail     TEXT,
+    is_primary INTEGER NOT NULL CHECK (is_primary IN (0, 1)),
+    PRIMARY KEY (review_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE review_lesson_candidates (
+    review_id   TEXT NOT NULL REFERENCES reviews(id) ON DELETE CASCADE,
+    seq         INTEGER NOT NULL,
+    text        TEXT NOT NULL,
+    pattern_key TEXT,
+    PRIMARY KEY (review_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE lessons (
+    id                TEXT PRIMARY KEY,
+    statement         TEXT NOT NULL,
+    recommendation    TEXT NOT NULL,
+    condition         TEXT NOT NULL,
+    status            TEXT NOT NULL CHECK (status IN ('proposed', 'active', 'retired')),
+    status_changed_by TEXT,
+    status_changed_at INTEGER,
+    owner             TEXT,
+    tags_json         TEXT NOT NULL DEFAULT '[]',
+    version           INTEGER NOT NULL DEFAULT 1,
+    created_at        INTEGER NOT NULL,
+    updated_at        INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE lesson_patterns (
+    lesson_id  TEXT NOT NULL REFERENCES lessons(id) ON DELETE CASCADE,
+    seq        INTEGER NOT NULL,
+    key        TEXT NOT NULL,
+    outcome    TEXT NOT NULL,
+    population TEXT NOT NULL,
+    condition  TEXT NOT NULL,
+    PRIMARY KEY (lesson_id, seq)
+) WITHOUT ROWID;
+
+CREATE TABLE decision_traces (
+    id                  TEXT PRIMARY KEY,
+    review_id           TEXT REFERENCES reviews(id) ON DELETE SET NULL,
+    deal_id             TEXT NOT NULL REFERENCES deals(id),
+    at                  INTEGER NOT NULL,
+    stage_id            TEXT,
+    state_json          TEXT NOT NULL DEFAULT '{}',
+    actor               TEXT NOT NULL,
+    action              TEXT NOT NULL,
+    rec_lesson_id       TEXT,
+    rec_text            TEXT,
+    rationale           TEXT NOT NULL DEFAULT '',
+    expected_outcome    TEXT NOT NULL DEFAULT '',
+    expected_by         INTEGER,
+    actual_outcome      TEXT,
+    followed            INTEGER CHECK (followed IN (0, 1)),
+    created_at          INTEGER NOT NULL,
+    updated_at          INTEGER NOT NULL,
+    CHECK ((rec_lesson_id IS NULL) = (rec_text IS NULL))
+) WITHOUT ROWID;
+CREATE INDEX decision_traces_deal ON decision_traces(deal_id, at);
+CREATE INDEX decision_traces_review ON decision_traces(review_id);
+"#;
+
+/// Every migration, oldest first. The cache's `user_version` is the number applied.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::from_slice(MIGRATIONS)
+}
+
+static MIGRATIONS: &[M<'static>] = &[M::up(V1)];
+
+/// The schema version this build writes.
+pub fn latest_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        assert!(migrations().validate().is_ok());
+    }
+}
