@@ -1,7 +1,18 @@
 //! dealtrace: a terminal deal-review workstation.
 //!
 //! Layers, each importing only those below it: [`domain`] (plain types) → [`store`] (the SQLite
-//! cache) → [`demo`] (a seeded team history) → the command-line and terminal front ends.
+//! cache) → [`demo`] (a seeded team history) → the front ends: [`cmd`] (the command line) and
+//! [`tui`] (the terminal UI).
 
+#![warn(missing_docs)]
+
+pub mod cli;
+pub mod cmd;
+pub mod config;
+pub mod demo;
 pub mod domain;
+pub mod format;
+pub mod logging;
 pub mod store;
+pub mod text;
+pub mod tui;

@@ -294,19 +294,45 @@ pub struct DealSummary {
     pub is_won: bool,
 }
 
+const SUMMARY_SELECT: &str =
+    "SELECT d.id, d.name, c.name, o.name, COALESCE(p.label, d.pipeline_id),
+        COALESCE(s.label, d.stage_id), d.stage_id, d.amount, d.currency, d.created_at,
+        d.close_date, d.is_closed, d.is_won
+   FROM deals d
+   LEFT JOIN companies c ON c.id = d.company_id
+   LEFT JOIN owners o ON o.id = d.owner_id
+   LEFT JOIN pipelines p ON p.id = d.pipeline_id
+   LEFT JOIN stages s ON s.pipeline_id = d.pipeline_id AND s.id = d.stage_id";
+
+fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<DealSummary> {
+    Ok(DealSummary {
+        id: r.get::<_, String>(0)?.into(),
+        name: r.get(1)?,
+        company: r.get(2)?,
+        owner: r.get(3)?,
+        pipeline: r.get(4)?,
+        stage: r.get(5)?,
+        stage_id: r.get(6)?,
+        amount: r.get(7)?,
+        currency: r.get(8)?,
+        created_at: from_unix(r.get(9)?),
+        close_date: opt_ts(r.get(10)?),
+        is_closed: r.get(11)?,
+        is_won: r.get(12)?,
+    })
+}
+
+/// One deal's summary (archived or not), or `None` if the cache does not hold it.
+pub fn summary(conn: &Connection, id: &DealId) -> Result<Option<DealSummary>> {
+    Ok(conn
+        .prepare_cached(&format!("{SUMMARY_SELECT} WHERE d.id = ?1"))?
+        .query_row([id.as_str()], summary_from_row)
+        .optional()?)
+}
+
 /// The deals matching `filter`, newest first.
 pub fn list(conn: &Connection, filter: &DealFilter) -> Result<Vec<DealSummary>> {
-    let mut sql = String::from(
-        "SELECT d.id, d.name, c.name, o.name, COALESCE(p.label, d.pipeline_id),
-                COALESCE(s.label, d.stage_id), d.stage_id, d.amount, d.currency, d.created_at,
-                d.close_date, d.is_closed, d.is_won
-           FROM deals d
-           LEFT JOIN companies c ON c.id = d.company_id
-           LEFT JOIN owners o ON o.id = d.owner_id
-           LEFT JOIN pipelines p ON p.id = d.pipeline_id
-           LEFT JOIN stages s ON s.pipeline_id = d.pipeline_id AND s.id = d.stage_id
-          WHERE 1 = 1",
-    );
+    let mut sql = format!("{SUMMARY_SELECT} WHERE 1 = 1");
     let mut args: Vec<String> = Vec::new();
     if !filter.include_archived {
         sql.push_str(" AND d.archived_at IS NULL");
@@ -335,23 +361,7 @@ pub fn list(conn: &Connection, filter: &DealFilter) -> Result<Vec<DealSummary>> 
     sql.push_str(" ORDER BY d.created_at DESC, d.id");
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt
-        .query_map(rusqlite::params_from_iter(args.iter()), |r| {
-            Ok(DealSummary {
-                id: r.get::<_, String>(0)?.into(),
-                name: r.get(1)?,
-                company: r.get(2)?,
-                owner: r.get(3)?,
-                pipeline: r.get(4)?,
-                stage: r.get(5)?,
-                stage_id: r.get(6)?,
-                amount: r.get(7)?,
-                currency: r.get(8)?,
-                created_at: from_unix(r.get(9)?),
-                close_date: opt_ts(r.get(10)?),
-                is_closed: r.get(11)?,
-                is_won: r.get(12)?,
-            })
-        })?
+        .query_map(rusqlite::params_from_iter(args.iter()), summary_from_row)?
         .collect::<rusqlite::Result<_>>()?;
     Ok(rows)
 }
@@ -498,6 +508,15 @@ pub(crate) mod tests {
         assert_eq!(get(store.conn(), &deal.id).unwrap(), Some(deal.clone()));
         assert_eq!(super::history(store.conn(), &deal.id).unwrap(), history);
         assert_eq!(get(store.conn(), &"missing".into()).unwrap(), None);
+        let summary = super::summary(store.conn(), &deal.id).unwrap().unwrap();
+        assert_eq!(
+            (summary.name.as_str(), summary.stage.as_str()),
+            ("Deal 1", "Closed Won")
+        );
+        assert_eq!(
+            super::summary(store.conn(), &"missing".into()).unwrap(),
+            None
+        );
     }
 
     #[test]

@@ -61,6 +61,25 @@ pub const COUNTED_TABLES: &[&str] = &[
     "lessons",
 ];
 
+/// Deals per source CRM, by source name.
+pub fn deals_by_source(conn: &Connection) -> Result<Vec<(String, i64)>> {
+    Ok(conn
+        .prepare_cached("SELECT source, COUNT(*) FROM deals GROUP BY source ORDER BY source")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// How many records dealtrace owns: (reviews, decision traces, lessons). Anything that would
+/// replace the CRM facts wholesale must refuse while these exist.
+pub fn owned_record_counts(conn: &Connection) -> Result<(i64, i64, i64)> {
+    Ok(conn.query_row(
+        "SELECT (SELECT COUNT(*) FROM reviews), (SELECT COUNT(*) FROM decision_traces),
+                (SELECT COUNT(*) FROM lessons)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?)
+}
+
 /// What the cache holds.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CacheStats {
@@ -86,10 +105,7 @@ pub fn stats(conn: &Connection) -> Result<CacheStats> {
             Ok(((*t).to_owned(), n))
         })
         .collect::<Result<Vec<_>>>()?;
-    let deals_by_source = conn
-        .prepare_cached("SELECT source, COUNT(*) FROM deals GROUP BY source ORDER BY source")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
+    let deals_by_source = deals_by_source(conn)?;
     let (first, last): (Option<i64>, Option<i64>) = conn.query_row(
         "SELECT MIN(created_at),
                 MAX(MAX(COALESCE((SELECT MAX(last_modified) FROM deals), 0)),
@@ -135,6 +151,7 @@ mod tests {
         assert_eq!(s.first_created, Some(from_unix(0)));
         assert_eq!(s.last_activity, Some(from_unix(3 * 86_400)));
         assert_eq!(s.last_sync, None);
+        assert_eq!(owned_record_counts(store.conn()).unwrap(), (0, 0, 0));
         let empty = stats(seeded(0).conn()).unwrap();
         assert_eq!(empty.first_created, None);
         assert_eq!(empty.last_activity, None);

@@ -5,6 +5,7 @@
 //! connection's cache, which makes repeated calls inside a bulk transaction cheap.
 
 pub mod activities;
+pub mod bulk;
 pub mod companies;
 pub mod deals;
 pub mod lessons;

@@ -1,0 +1,186 @@
+//! The command-line contract (DESIGN section 6). Scripts rely on it: change it only with a
+//! deprecation.
+
+use crate::domain::DealStatus;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// A terminal deal-review workstation: every deal teaches.
+#[derive(Debug, Parser)]
+#[command(name = "dealtrace", version, about, long_about = None)]
+pub struct Cli {
+    /// The cache file (default: the platform data dir, dealtrace/cache.sqlite).
+    #[arg(long, global = true, env = "DEALTRACE_DB", value_name = "PATH")]
+    pub db: Option<PathBuf>,
+
+    /// The config file (default: the platform config dir, dealtrace/config.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+
+    /// Open the terminal UI on a freshly generated demo team history (no CRM, no config needed).
+    #[arg(long)]
+    pub demo: bool,
+
+    /// What to do; without one, the terminal UI opens on the configured cache.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+impl Cli {
+    /// Parses the process arguments, including the checks clap cannot express: `--demo` opens
+    /// the UI, so it cannot be combined with a subcommand.
+    pub fn parse_checked() -> Result<Cli, clap::Error> {
+        Self::try_parse()?.checked()
+    }
+
+    /// Parses the given arguments like [`Cli::parse_checked`].
+    pub fn parse_checked_from<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        Self::try_parse_from(args)?.checked()
+    }
+
+    fn checked(self) -> Result<Cli, clap::Error> {
+        use clap::CommandFactory;
+        if self.demo && self.command.is_some() {
+            return Err(Cli::command().error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "--demo opens the terminal UI and cannot be combined with a subcommand; use `dealtrace demo` to write a demo history into a cache",
+            ));
+        }
+        Ok(self)
+    }
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Write a demo team history (seeded, with planted patterns) into the cache.
+    Demo(DemoArgs),
+    /// List or show the cached deals.
+    #[command(subcommand)]
+    Deals(DealsCommand),
+    /// What the cache holds: counts per table, date range, last sync.
+    Stats {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `dealtrace demo`
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// How many deals to generate.
+    #[arg(long, default_value_t = crate::demo::DemoSpec::DEFAULT_DEALS as u32, value_parser = clap::value_parser!(u32).range(1..=2_000_000))]
+    pub deals: u32,
+    /// The random seed; the same seed gives byte-identical cache content.
+    #[arg(long, default_value_t = crate::demo::DemoSpec::DEFAULT_SEED)]
+    pub seed: u64,
+    /// The day the history ends ("now" in the demo), as YYYY-MM-DD (default: 2026-11-23).
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<jiff::civil::Date>,
+}
+
+/// `dealtrace deals …`
+#[derive(Debug, Subcommand)]
+pub enum DealsCommand {
+    /// The cached deals, newest first.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Only deals in this stage (id or label, case-insensitive).
+        #[arg(long)]
+        stage: Option<String>,
+        /// Only deals of this owner (id, or part of the name or email).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Only open, won or lost deals.
+        #[arg(long, value_enum)]
+        status: Option<StatusArg>,
+    },
+    /// One deal with its field history, stakeholders and activities.
+    Show {
+        /// The deal's id (see `dealtrace deals list`).
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// `--status` values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum StatusArg {
+    /// Not closed.
+    Open,
+    /// Closed won.
+    Won,
+    /// Closed lost.
+    Lost,
+}
+
+impl From<StatusArg> for DealStatus {
+    fn from(s: StatusArg) -> Self {
+        match s {
+            StatusArg::Open => DealStatus::Open,
+            StatusArg::Won => DealStatus::Won,
+            StatusArg::Lost => DealStatus::Lost,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn parses_the_documented_forms() {
+        let cli = Cli::try_parse_from([
+            "dealtrace",
+            "--db",
+            "x.sqlite",
+            "deals",
+            "list",
+            "--json",
+            "--status",
+            "won",
+        ])
+        .unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Deals(DealsCommand::List {
+                json: true,
+                status: Some(StatusArg::Won),
+                ..
+            }))
+        ));
+        let cli =
+            Cli::try_parse_from(["dealtrace", "demo", "--deals", "10", "--seed", "7"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Some(Command::Demo(DemoArgs {
+                deals: 10,
+                seed: 7,
+                ..
+            }))
+        ));
+        assert!(Cli::try_parse_from(["dealtrace", "demo", "--deals", "0"]).is_err());
+        let err = Cli::parse_checked_from(["dealtrace", "--demo", "stats"]).unwrap_err();
+        assert_eq!(err.exit_code(), 2);
+        assert!(
+            Cli::parse_checked_from(["dealtrace", "--demo"])
+                .unwrap()
+                .demo
+        );
+    }
+}
