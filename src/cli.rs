@@ -62,6 +62,15 @@ pub enum Command {
     /// List or show the cached deals.
     #[command(subcommand)]
     Deals(DealsCommand),
+    /// Sync deals from the CRM in the config (incremental unless --full); progress on stderr.
+    Sync {
+        /// Scan every deal instead of only what changed since the last sync.
+        #[arg(long)]
+        full: bool,
+        /// Print the summary as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// What the cache holds: counts per table, date range, last sync.
     Stats {
         /// Print JSON instead of text.

@@ -59,6 +59,16 @@ pub struct CrmConfig {
     pub requests_per_10s: u32,
     /// Post a summary of each finished review back to the CRM as a note.
     pub write_back: bool,
+    /// Extra deal properties to copy into the cache (lead source, deal type, …).
+    pub deal_properties: Vec<String>,
+    /// Extra company properties to copy into the cache (region, …).
+    pub company_properties: Vec<String>,
+    /// The company property holding the size band or the number of employees.
+    pub size_band_property: String,
+    /// The company property naming the function that leads the purchase.
+    pub buying_center_property: String,
+    /// The account's currency, for deals that do not name one.
+    pub currency: String,
 }
 
 impl Default for CrmConfig {
@@ -69,6 +79,11 @@ impl Default for CrmConfig {
             token_env: "HUBSPOT_TOKEN".into(),
             requests_per_10s: 100,
             write_back: false,
+            deal_properties: Vec::new(),
+            company_properties: Vec::new(),
+            size_band_property: "numberofemployees".into(),
+            buying_center_property: "buying_center".into(),
+            currency: "USD".into(),
         }
     }
 }

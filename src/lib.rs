@@ -9,6 +9,7 @@
 pub mod cli;
 pub mod cmd;
 pub mod config;
+pub mod crm;
 pub mod demo;
 pub mod domain;
 pub mod format;

@@ -6,6 +6,7 @@
 mod deals;
 mod demo;
 mod stats;
+mod sync;
 
 use crate::cli::{Cli, Command, DealsCommand};
 use crate::config::{self, Config};
@@ -67,6 +68,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Deals(DealsCommand::Show { id, json })) => {
             let store = open_existing(&db)?;
             deals::show(&store, &id, json, config.review.slip_min_days)
+        }
+        Some(Command::Sync { full, json }) => {
+            let mut store = open_store(&db)?;
+            sync::run(&mut store, &config, full, json)
         }
         Some(Command::Stats { json }) => {
             let store = open_existing(&db)?;

@@ -85,6 +85,15 @@ pub fn upsert(conn: &Connection, d: &Deal, history: &DealHistory) -> Result<()> 
     Ok(())
 }
 
+/// When the cache's copy of a deal was last modified in its CRM, if the cache holds it.
+pub fn last_modified(conn: &Connection, id: &DealId) -> Result<Option<Timestamp>> {
+    Ok(conn
+        .prepare_cached("SELECT last_modified FROM deals WHERE id = ?1")?
+        .query_row([id.as_str()], |r| r.get::<_, i64>(0))
+        .optional()?
+        .map(from_unix))
+}
+
 /// Links a contact to a deal (or updates the link).
 pub fn upsert_stakeholder(conn: &Connection, s: &Stakeholder) -> Result<()> {
     conn.prepare_cached(
@@ -508,6 +517,14 @@ pub(crate) mod tests {
         assert_eq!(get(store.conn(), &deal.id).unwrap(), Some(deal.clone()));
         assert_eq!(super::history(store.conn(), &deal.id).unwrap(), history);
         assert_eq!(get(store.conn(), &"missing".into()).unwrap(), None);
+        assert_eq!(
+            last_modified(store.conn(), &deal.id).unwrap(),
+            Some(deal.last_modified)
+        );
+        assert_eq!(
+            last_modified(store.conn(), &"missing".into()).unwrap(),
+            None
+        );
         let summary = super::summary(store.conn(), &deal.id).unwrap().unwrap();
         assert_eq!(
             (summary.name.as_str(), summary.stage.as_str()),

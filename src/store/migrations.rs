@@ -234,12 +234,42 @@ CREATE INDEX decision_traces_deal ON decision_traces(deal_id, at);
 CREATE INDEX decision_traces_review ON decision_traces(review_id);
 "#;
 
+/// Migration 2: sync bookkeeping. Checkpoints live in `sync_state` and are written in the same
+/// transaction as the data they cover, so a killed sync resumes exactly where its last commit
+/// left off. `deals.sync_run` records the full-scan run that last saw a deal: after a complete
+/// scan, deals of that CRM the scan did not see were deleted there and are archived here.
+const V2: &str = r#"
+CREATE TABLE sync_state (
+    connector  TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    value      TEXT NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (connector, key)
+) WITHOUT ROWID;
+
+CREATE TABLE sync_runs (
+    id            INTEGER PRIMARY KEY,
+    connector     TEXT NOT NULL,
+    kind          TEXT NOT NULL CHECK (kind IN ('full', 'incremental')),
+    started_at    INTEGER NOT NULL,
+    finished_at   INTEGER,
+    status        TEXT NOT NULL CHECK (status IN ('running', 'done', 'failed')),
+    deals_new     INTEGER NOT NULL DEFAULT 0,
+    deals_changed INTEGER NOT NULL DEFAULT 0,
+    deals_removed INTEGER NOT NULL DEFAULT 0,
+    requests      INTEGER NOT NULL DEFAULT 0,
+    retries       INTEGER NOT NULL DEFAULT 0
+);
+
+ALTER TABLE deals ADD COLUMN sync_run INTEGER;
+"#;
+
 /// Every migration, oldest first. The cache's `user_version` is the number applied.
 pub fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
 }
 
-static MIGRATIONS: &[M<'static>] = &[M::up(V1)];
+static MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2)];
 
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {
@@ -253,5 +283,30 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(migrations().validate().is_ok());
+    }
+
+    /// A cache written by the previous schema upgrades in place and keeps its rows.
+    #[test]
+    fn version_1_caches_upgrade_keeping_their_data() {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        migrations().to_version(&mut conn, 1).unwrap();
+        conn.execute_batch(
+            "INSERT INTO pipelines (id, label) VALUES ('default', 'Sales');
+             INSERT INTO deals (id, source, name, pipeline_id, stage_id, currency, created_at,
+                                is_closed, is_won, last_modified)
+             VALUES ('1', 'hubspot', 'Acme', 'default', 'demo', 'USD', 0, 0, 0, 0);",
+        )
+        .unwrap();
+        migrations().to_latest(&mut conn).unwrap();
+        let (name, run): (String, Option<i64>) = conn
+            .query_row("SELECT name, sync_run FROM deals", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((name.as_str(), run), ("Acme", None));
+        let v: i64 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, latest_version());
     }
 }

@@ -14,6 +14,7 @@ pub mod migrations;
 pub mod people;
 pub mod pipelines;
 pub mod reviews;
+pub mod sync;
 pub mod traces;
 
 use crate::domain::time::from_unix;

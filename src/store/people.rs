@@ -31,6 +31,16 @@ pub fn upsert_owner(conn: &Connection, o: &Owner) -> Result<()> {
     Ok(())
 }
 
+/// Makes sure an owner id resolves: deals can name owners the CRM no longer lists (removed
+/// users); they get an inactive placeholder until the CRM lists them again.
+pub fn ensure_owner(conn: &Connection, id: &crate::domain::OwnerId) -> Result<()> {
+    conn.prepare_cached(
+        "INSERT OR IGNORE INTO owners (id, name, active) VALUES (?1, 'owner ' || ?1, 0)",
+    )?
+    .execute([id.as_str()])?;
+    Ok(())
+}
+
 /// Every team, by name.
 pub fn teams(conn: &Connection) -> Result<Vec<Team>> {
     Ok(conn
@@ -83,6 +93,11 @@ mod tests {
         upsert_owner(store.conn(), &owner).unwrap();
         upsert_owner(store.conn(), &owner).unwrap();
         assert_eq!(teams(store.conn()).unwrap(), vec![team]);
-        assert_eq!(owners(store.conn()).unwrap(), vec![owner]);
+        assert_eq!(owners(store.conn()).unwrap(), vec![owner.clone()]);
+        ensure_owner(store.conn(), &"o1".into()).unwrap();
+        ensure_owner(store.conn(), &"o2".into()).unwrap();
+        let all = owners(store.conn()).unwrap();
+        assert_eq!(all[0], owner, "an existing owner is left alone");
+        assert_eq!((all[1].name.as_str(), all[1].active), ("owner o2", false));
     }
 }

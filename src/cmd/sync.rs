@@ -1,0 +1,142 @@
+//! `dealtrace sync`
+
+use crate::config::{Config, CrmKind};
+use crate::crm::connector::CrmError;
+use crate::crm::engine::{self, SyncEvent, SyncOptions, SyncSummary};
+use crate::crm::hubspot::client::Client;
+use crate::crm::hubspot::connector::HubSpot;
+use crate::crm::hubspot::convert::FieldMap;
+use crate::store::Store;
+use color_eyre::eyre::{Result, WrapErr, eyre};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use jiff::Timestamp;
+use secrecy::SecretString;
+use std::io::IsTerminal;
+
+/// Builds the configured connector and runs one sync.
+pub(super) fn run(store: &mut Store, config: &Config, full: bool, json: bool) -> Result<()> {
+    let crm = &config.crm;
+    if crm.kind != CrmKind::Hubspot {
+        return Err(eyre!(
+            "no CRM to sync from: set `[crm] kind = \"hubspot\"` in the config file (or use \
+             `dealtrace import csv` for other CRMs' exports)"
+        ));
+    }
+    let token = std::env::var(&crm.token_env)
+        .ok()
+        .filter(|t| !t.trim().is_empty())
+        .ok_or_else(|| CrmError::MissingToken {
+            env_var: crm.token_env.clone(),
+        })?;
+    let client = Client::new(
+        &crm.base_url,
+        SecretString::from(token),
+        &crm.token_env,
+        crm.requests_per_10s,
+    )?;
+    let connector = HubSpot::new(
+        client,
+        FieldMap {
+            deal_extra: crm.deal_properties.clone(),
+            company_extra: crm.company_properties.clone(),
+            size_band: crm.size_band_property.clone(),
+            buying_center: crm.buying_center_property.clone(),
+            currency: crm.currency.clone(),
+        },
+    );
+    let options = SyncOptions {
+        full,
+        ..SyncOptions::default()
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .wrap_err("cannot start the sync's runtime")?;
+    let mut report = Reporter::new(std::io::stderr().is_terminal());
+    let summary = runtime.block_on(engine::run(
+        store,
+        &connector,
+        &options,
+        Timestamp::now,
+        |event| report.event(event),
+    ));
+    report.finish();
+    let summary =
+        summary.wrap_err("the sync stopped; what it committed is kept and the next run resumes")?;
+    print_summary(&summary, json)
+}
+
+/// Progress on stderr: a bar on a terminal, plain lines otherwise (logs, CI, pipes).
+struct Reporter {
+    bar: Option<ProgressBar>,
+    last_line: u64,
+}
+
+impl Reporter {
+    fn new(terminal: bool) -> Reporter {
+        let bar = terminal.then(|| {
+            let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{spinner} {msg:10} {pos} deals {per_sec} [{elapsed_precise}] {wide_bar} {eta}",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        });
+        Reporter { bar, last_line: 0 }
+    }
+
+    fn event(&mut self, event: SyncEvent) {
+        match (&self.bar, event) {
+            (Some(bar), SyncEvent::Phase(phase)) => bar.set_message(phase),
+            (Some(bar), SyncEvent::Deals { done, total }) => {
+                if let Some(t) = total {
+                    bar.set_length(t);
+                }
+                bar.set_position(done);
+            }
+            (None, SyncEvent::Phase(phase)) => eprintln!("sync: {phase}"),
+            (None, SyncEvent::Deals { done, total }) => {
+                // A line per 1,000 deals keeps logs readable on big syncs.
+                if done == 0 || done >= self.last_line + 1_000 || Some(done) == total {
+                    self.last_line = done;
+                    match total {
+                        Some(t) => eprintln!("sync: {done}/{t} deals"),
+                        None => eprintln!("sync: {done} deals"),
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+fn print_summary(s: &SyncSummary, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(s)?);
+        return Ok(());
+    }
+    let c = &s.counts;
+    eprintln!(
+        "sync {}{}: {} new, {} changed, {} removed; {} requests, {} retries; {:.1} s",
+        match s.kind {
+            crate::store::sync::RunKind::Full => "full",
+            crate::store::sync::RunKind::Incremental => "incremental",
+        },
+        if s.resumed { " (resumed)" } else { "" },
+        c.deals_new,
+        c.deals_changed,
+        c.deals_removed,
+        c.requests,
+        c.retries,
+        s.seconds
+    );
+    Ok(())
+}

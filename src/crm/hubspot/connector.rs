@@ -1,0 +1,444 @@
+//! [`HubSpot`]: the [`Connector`] for HubSpot's CRM API.
+
+use super::client::Client;
+use super::convert::{self, FieldMap, StageFlags};
+use super::limits::Budget;
+use super::model::{AssociationResult, Batch, Collection, Object, OwnerJson, PipelineJson};
+use crate::crm::connector::{Change, Connector, CrmError, Enrichment, Page, RemoteDeal, Removal};
+use crate::domain::{ActivityKind, DealId, Owner, Pipeline, Stakeholder, Team};
+use futures_util::future::try_join_all;
+use jiff::Timestamp;
+use serde_json::json;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::RwLock;
+
+/// Deals per list page when history is requested (HubSpot allows 50 with history).
+pub const LIST_PAGE: usize = 50;
+/// Inputs per batch read (documented 100; 50 when history is requested, to be safe).
+pub const BATCH_READ: usize = 100;
+/// Deals per batch read with history.
+pub const BATCH_READ_WITH_HISTORY: usize = 50;
+/// Inputs per v4 association batch read.
+pub const ASSOCIATION_BATCH: usize = 1_000;
+/// Results per search page.
+pub const SEARCH_PAGE: usize = 200;
+/// Results one search query can page through before HubSpot answers 400.
+pub const SEARCH_CAP: usize = 10_000;
+
+/// The HubSpot connector.
+pub struct HubSpot {
+    client: Client,
+    fields: FieldMap,
+    flags: RwLock<StageFlags>,
+    search_cap: usize,
+}
+
+impl HubSpot {
+    /// A connector over `client`, mapping account-specific properties with `fields`.
+    pub fn new(client: Client, fields: FieldMap) -> HubSpot {
+        HubSpot {
+            client,
+            fields,
+            flags: RwLock::new(StageFlags::new()),
+            search_cap: SEARCH_CAP,
+        }
+    }
+
+    /// Lowers the search cap (for tests that exercise re-anchoring without 10,000 records).
+    pub fn with_search_cap(mut self, cap: usize) -> HubSpot {
+        self.search_cap = cap.max(SEARCH_PAGE);
+        self
+    }
+
+    fn deal_properties(&self) -> Vec<String> {
+        convert::DEAL_PROPERTIES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain(self.fields.deal_extra.iter().cloned())
+            .collect()
+    }
+
+    fn convert_deals(&self, objects: &[Object]) -> Vec<RemoteDeal> {
+        let flags = self.flags.read().map(|f| f.clone()).unwrap_or_default();
+        objects
+            .iter()
+            .filter_map(|o| match convert::deal(o, &flags, &self.fields) {
+                Ok(d) => Some(d),
+                Err(reason) => {
+                    // One malformed record must not stop a sync; it is logged and skipped.
+                    tracing::warn!("skipping a HubSpot deal: {reason}");
+                    None
+                }
+            })
+            .collect()
+    }
+
+    /// Batch-reads objects of one type, 100 ids a request, requests in parallel.
+    async fn batch_read(
+        &self,
+        object: &str,
+        ids: &[String],
+        properties: &[String],
+    ) -> Result<Vec<Object>, CrmError> {
+        let path = format!("/crm/v3/objects/{object}/batch/read");
+        let requests = ids.chunks(BATCH_READ).map(|chunk| {
+            let body = json!({
+                "inputs": chunk.iter().map(|id| json!({"id": id})).collect::<Vec<_>>(),
+                "properties": properties,
+                "propertiesWithHistory": [],
+            });
+            let path = path.clone();
+            async move {
+                self.client
+                    .post::<Batch<Object>>(&path, &body, Budget::App)
+                    .await
+                    .map(|b| b.results)
+            }
+        });
+        Ok(try_join_all(requests)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect())
+    }
+
+    /// v4 associations from `from` records to `to` records, following per-record paging.
+    async fn associations(
+        &self,
+        from: &str,
+        to: &str,
+        ids: &[String],
+    ) -> Result<Vec<AssociationResult>, CrmError> {
+        let path = format!("/crm/v4/associations/{from}/{to}/batch/read");
+        let mut out: Vec<AssociationResult> = Vec::new();
+        for chunk in ids.chunks(ASSOCIATION_BATCH) {
+            let mut inputs: Vec<serde_json::Value> =
+                chunk.iter().map(|id| json!({"id": id})).collect();
+            // Records with more associations than one page come back with a cursor of their own.
+            while !inputs.is_empty() {
+                let body = json!({ "inputs": inputs });
+                let batch: Batch<AssociationResult> =
+                    self.client.post(&path, &body, Budget::Exempt).await?;
+                inputs = batch
+                    .results
+                    .iter()
+                    .filter_map(|r| {
+                        let after = r.paging.as_ref()?.next.as_ref()?.after.clone();
+                        Some(json!({"id": r.from.id, "after": after}))
+                    })
+                    .collect();
+                out.extend(batch.results);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Connector for HubSpot {
+    fn source(&self) -> &'static str {
+        convert::SOURCE
+    }
+
+    async fn pipelines(&self) -> Result<Vec<Pipeline>, CrmError> {
+        let list: Collection<PipelineJson> = self
+            .client
+            .get("/crm/v3/pipelines/deals", &[], Budget::App)
+            .await?;
+        let pipelines: Vec<Pipeline> = list.results.iter().map(convert::pipeline).collect();
+        if let Ok(mut flags) = self.flags.write() {
+            *flags = convert::stage_flags(&pipelines);
+        }
+        Ok(pipelines)
+    }
+
+    async fn owners(&self) -> Result<(Vec<Team>, Vec<Owner>), CrmError> {
+        let mut all: Vec<OwnerJson> = Vec::new();
+        // Owners of removed users are listed only with archived=true; old deals still name them.
+        for archived in [false, true] {
+            let mut after: Option<String> = None;
+            loop {
+                let mut query = vec![
+                    ("limit", "100".to_owned()),
+                    ("archived", archived.to_string()),
+                ];
+                if let Some(a) = &after {
+                    query.push(("after", a.clone()));
+                }
+                let page: Collection<OwnerJson> = self
+                    .client
+                    .get("/crm/v3/owners", &query, Budget::App)
+                    .await?;
+                after = page.next_after();
+                all.extend(page.results);
+                if after.is_none() {
+                    break;
+                }
+            }
+        }
+        Ok(convert::owners(&all))
+    }
+
+    async fn deals_page(&self, after: Option<String>) -> Result<Page<RemoteDeal>, CrmError> {
+        let mut query = vec![
+            ("limit", LIST_PAGE.to_string()),
+            ("properties", self.deal_properties().join(",")),
+            ("propertiesWithHistory", convert::DEAL_HISTORY.join(",")),
+        ];
+        if let Some(a) = after {
+            query.push(("after", a));
+        }
+        let page: Collection<Object> = self
+            .client
+            .get("/crm/v3/objects/deals", &query, Budget::App)
+            .await?;
+        Ok(Page {
+            items: self.convert_deals(&page.results),
+            next: page.next_after(),
+        })
+    }
+
+    async fn changed_since(&self, since: Timestamp) -> Result<Vec<Change>, CrmError> {
+        let mut changes: BTreeMap<String, Timestamp> = BTreeMap::new();
+        let mut anchor = since;
+        loop {
+            let mut offset = 0usize;
+            let mut last_seen: Option<Timestamp> = None;
+            let mut exhausted = true;
+            loop {
+                let body = json!({
+                    "filterGroups": [{"filters": [{
+                        "propertyName": "hs_lastmodifieddate",
+                        "operator": "GTE",
+                        "value": (anchor.as_millisecond()).to_string(),
+                    }]}],
+                    "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
+                    "properties": ["hs_lastmodifieddate"],
+                    "limit": SEARCH_PAGE,
+                    "after": offset.to_string(),
+                });
+                let page: Collection<Object> = self
+                    .client
+                    .post("/crm/v3/objects/deals/search", &body, Budget::Search)
+                    .await?;
+                for o in &page.results {
+                    let at = o
+                        .prop("hs_lastmodifieddate")
+                        .and_then(convert::parse_instant)
+                        .unwrap_or(anchor);
+                    last_seen = Some(last_seen.map_or(at, |l: Timestamp| l.max(at)));
+                    let entry = changes.entry(o.id.clone()).or_insert(at);
+                    *entry = (*entry).max(at);
+                }
+                offset += page.results.len();
+                if page.next_after().is_none() || page.results.is_empty() {
+                    break;
+                }
+                if offset + SEARCH_PAGE > self.search_cap {
+                    // The next page would pass the cap (HubSpot answers 400): start a new query
+                    // from the last timestamp seen.
+                    exhausted = false;
+                    break;
+                }
+            }
+            if exhausted {
+                break;
+            }
+            match last_seen {
+                Some(t) if t > anchor => anchor = t,
+                // More than a whole capped query shares one timestamp: the engine falls back to
+                // a full scan rather than miss records.
+                _ => {
+                    return Err(CrmError::Decode {
+                        what: "incremental search".into(),
+                        message: format!(
+                            "more than {} deals share one modification time; run `dealtrace sync --full`",
+                            self.search_cap
+                        ),
+                    });
+                }
+            }
+        }
+        let mut out: Vec<Change> = changes
+            .into_iter()
+            .map(|(id, modified_at)| Change {
+                id: id.into(),
+                modified_at,
+            })
+            .collect();
+        out.sort_by(|a, b| a.modified_at.cmp(&b.modified_at).then(a.id.cmp(&b.id)));
+        Ok(out)
+    }
+
+    async fn deals_by_id(&self, ids: &[DealId]) -> Result<Vec<RemoteDeal>, CrmError> {
+        let properties = self.deal_properties();
+        let requests = ids.chunks(BATCH_READ_WITH_HISTORY).map(|chunk| {
+            let body = json!({
+                "inputs": chunk.iter().map(|id| json!({"id": id.as_str()})).collect::<Vec<_>>(),
+                "properties": properties,
+                "propertiesWithHistory": convert::DEAL_HISTORY,
+            });
+            async move {
+                self.client
+                    .post::<Batch<Object>>("/crm/v3/objects/deals/batch/read", &body, Budget::App)
+                    .await
+                    .map(|b| b.results)
+            }
+        });
+        let objects: Vec<Object> = try_join_all(requests)
+            .await?
+            .into_iter()
+            .flatten()
+            .collect();
+        Ok(self.convert_deals(&objects))
+    }
+
+    async fn enrich(&self, ids: &[DealId]) -> Result<Enrichment, CrmError> {
+        let deal_ids: Vec<String> = ids.iter().map(|d| d.0.clone()).collect();
+        let (companies, contacts, engagements) = futures_util::try_join!(
+            self.associations("deals", "companies", &deal_ids),
+            self.associations("deals", "contacts", &deal_ids),
+            try_join_all(
+                convert::ENGAGEMENTS
+                    .iter()
+                    .map(|(object, _, _)| self.associations("deals", object, &deal_ids))
+            ),
+        )?;
+
+        let mut out = Enrichment::default();
+        // Primary company (type 5) first, else the first associated company.
+        for r in &companies {
+            let primary =
+                r.to.iter()
+                    .find(|t| t.association_types.iter().any(|a| a.type_id == 5))
+                    .or(r.to.first());
+            if let Some(c) = primary {
+                out.deal_companies
+                    .push((r.from.id.as_str().into(), c.to_object_id.as_str().into()));
+            }
+        }
+        let mut contact_ids: BTreeSet<String> = BTreeSet::new();
+        for r in &contacts {
+            for t in &r.to {
+                contact_ids.insert(t.to_object_id.clone());
+                out.stakeholders.push(Stakeholder {
+                    deal_id: r.from.id.as_str().into(),
+                    contact_id: t.to_object_id.as_str().into(),
+                    role: convert::role(&t.association_types),
+                    added_at: None,
+                });
+            }
+        }
+
+        // Engagement records, their contacts, and which deal each belongs to.
+        for ((object, kind, properties), links) in convert::ENGAGEMENTS.iter().zip(&engagements) {
+            let mut deal_of: BTreeMap<String, String> = BTreeMap::new();
+            for r in links {
+                for t in &r.to {
+                    // An engagement on several deals is kept once, on the first.
+                    deal_of
+                        .entry(t.to_object_id.clone())
+                        .or_insert_with(|| r.from.id.clone());
+                }
+            }
+            let engagement_ids: Vec<String> = deal_of.keys().cloned().collect();
+            if engagement_ids.is_empty() {
+                continue;
+            }
+            let props: Vec<String> = properties.iter().map(|s| (*s).to_owned()).collect();
+            let (records, people) =
+                futures_util::try_join!(self.batch_read(object, &engagement_ids, &props), async {
+                    if *kind == ActivityKind::Note {
+                        Ok(Vec::new())
+                    } else {
+                        self.associations(object, "contacts", &engagement_ids).await
+                    }
+                },)?;
+            let people: BTreeMap<&str, Vec<String>> = people
+                .iter()
+                .map(|r| {
+                    let ids = r.to.iter().map(|t| t.to_object_id.clone()).collect();
+                    (r.from.id.as_str(), ids)
+                })
+                .collect();
+            for o in &records {
+                let Some(deal) = deal_of.get(&o.id) else {
+                    continue;
+                };
+                if let Some(mut a) = convert::activity(o, *kind, deal) {
+                    let mut who = people.get(o.id.as_str()).cloned().unwrap_or_default();
+                    who.sort();
+                    who.dedup();
+                    contact_ids.extend(who.iter().cloned());
+                    a.contact_ids = who.into_iter().map(Into::into).collect();
+                    out.activities.push(a);
+                }
+            }
+        }
+
+        let company_ids: Vec<String> = out
+            .deal_companies
+            .iter()
+            .map(|(_, c)| c.0.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let company_props: Vec<String> = convert::COMPANY_PROPERTIES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .chain([
+                self.fields.size_band.clone(),
+                self.fields.buying_center.clone(),
+            ])
+            .chain(self.fields.company_extra.iter().cloned())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let contact_props: Vec<String> = convert::CONTACT_PROPERTIES
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let contact_ids: Vec<String> = contact_ids.into_iter().collect();
+        let (company_objects, contact_objects) = futures_util::try_join!(
+            self.batch_read("companies", &company_ids, &company_props),
+            self.batch_read("contacts", &contact_ids, &contact_props),
+        )?;
+        out.companies = company_objects
+            .iter()
+            .map(|o| convert::company(o, &self.fields))
+            .collect();
+        out.contacts = contact_objects.iter().map(convert::contact).collect();
+        Ok(out)
+    }
+
+    async fn removed(&self) -> Result<Vec<Removal>, CrmError> {
+        let mut out = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let mut query = vec![
+                ("limit", "100".to_owned()),
+                ("archived", "true".to_owned()),
+                ("properties", "hs_lastmodifieddate".to_owned()),
+            ];
+            if let Some(a) = &after {
+                query.push(("after", a.clone()));
+            }
+            let page: Collection<Object> = self
+                .client
+                .get("/crm/v3/objects/deals", &query, Budget::App)
+                .await?;
+            out.extend(page.results.iter().map(|o| Removal {
+                id: o.id.as_str().into(),
+                archived_at: o.archived_at.as_deref().and_then(convert::parse_instant),
+            }));
+            after = page.next_after();
+            if after.is_none() {
+                break;
+            }
+        }
+        Ok(out)
+    }
+
+    fn request_counts(&self) -> (u64, u64) {
+        self.client.counts()
+    }
+}
