@@ -62,6 +62,9 @@ pub enum Command {
     /// List or show the cached deals.
     #[command(subcommand)]
     Deals(DealsCommand),
+    /// Import deals from a CRM's export file.
+    #[command(subcommand)]
+    Import(ImportCommand),
     /// Sync deals from the CRM in the config (incremental unless --full); progress on stderr.
     Sync {
         /// Scan every deal instead of only what changed since the last sync.
@@ -91,6 +94,35 @@ pub struct DemoArgs {
     /// The day the history ends ("now" in the demo), as YYYY-MM-DD (default: 2026-11-23).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<jiff::civil::Date>,
+}
+
+/// `dealtrace import …`
+#[derive(Debug, Subcommand)]
+pub enum ImportCommand {
+    /// Import deals from any CRM's CSV export; re-importing updates, never duplicates.
+    Csv {
+        /// The deals file.
+        file: PathBuf,
+        /// A mapping file (TOML) naming the columns; see assets/mappings/generic.toml. Without
+        /// one, common header names are recognised.
+        #[arg(long, value_name = "FILE.toml")]
+        mapping: Option<PathBuf>,
+        /// A stage-history file (deal id, stage, entered at).
+        #[arg(long, value_name = "FILE")]
+        history: Option<PathBuf>,
+        /// A contacts file (id, name, email, title, company, deal id, role).
+        #[arg(long, value_name = "FILE")]
+        contacts: Option<PathBuf>,
+        /// An activities file (id, deal id, kind, time, body, contacts).
+        #[arg(long, value_name = "FILE")]
+        activities: Option<PathBuf>,
+        /// Check the files and report what would change, writing nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Print the summary and every skipped row as JSON on stdout.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `dealtrace deals …`

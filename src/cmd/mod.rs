@@ -5,10 +5,11 @@
 
 mod deals;
 mod demo;
+mod import;
 mod stats;
 mod sync;
 
-use crate::cli::{Cli, Command, DealsCommand};
+use crate::cli::{Cli, Command, DealsCommand, ImportCommand};
 use crate::config::{self, Config};
 use crate::store::{self, Store};
 use color_eyre::eyre::{Result, WrapErr, eyre};
@@ -68,6 +69,25 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Deals(DealsCommand::Show { id, json })) => {
             let store = open_existing(&db)?;
             deals::show(&store, &id, json, config.review.slip_min_days)
+        }
+        Some(Command::Import(ImportCommand::Csv {
+            file,
+            mapping,
+            history,
+            contacts,
+            activities,
+            dry_run,
+            json,
+        })) => {
+            let request = crate::crm::csv::ImportRequest {
+                deals: file,
+                mapping,
+                history,
+                contacts,
+                activities,
+                dry_run,
+            };
+            import::csv(&db, &request, json)
         }
         Some(Command::Sync { full, json }) => {
             let mut store = open_store(&db)?;

@@ -2,5 +2,6 @@
 //! drives them, and file imports for every other CRM's export.
 
 pub mod connector;
+pub mod csv;
 pub mod engine;
 pub mod hubspot;

@@ -59,6 +59,17 @@ pub fn company(conn: &Connection, id: &CompanyId) -> Result<Option<Company>> {
     Ok(Some(c))
 }
 
+/// The id of a company with this name (ASCII case-insensitive), the smallest id if several
+/// share it. Imports use it to link a deal to an account the cache already knows by name.
+pub fn id_by_name(conn: &Connection, name: &str) -> Result<Option<CompanyId>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT id FROM companies WHERE name = ?1 COLLATE NOCASE ORDER BY id LIMIT 1",
+        )?
+        .query_row([name], |r| Ok(r.get::<_, String>(0)?.into()))
+        .optional()?)
+}
+
 /// Inserts or updates a contact.
 pub fn upsert_contact(conn: &Connection, c: &Contact) -> Result<()> {
     conn.prepare_cached(
@@ -136,6 +147,30 @@ mod tests {
             super::contact(store.conn(), &"p1".into()).unwrap(),
             Some(contact)
         );
+    }
+
+    #[test]
+    fn companies_are_found_by_name_case_insensitively() {
+        let store = Store::open_in_memory().unwrap();
+        for (id, name) in [("c2", "Acme"), ("c1", "ACME"), ("c3", "Beta")] {
+            let c = Company {
+                id: id.into(),
+                name: name.into(),
+                domain: None,
+                industry: None,
+                size_band: None,
+                buying_center: None,
+                properties: BTreeMap::new(),
+            };
+            upsert_company(store.conn(), &c).unwrap();
+        }
+        assert_eq!(
+            id_by_name(store.conn(), "acme").unwrap(),
+            Some("c1".into()),
+            "the smallest id wins"
+        );
+        assert_eq!(id_by_name(store.conn(), "Beta").unwrap(), Some("c3".into()));
+        assert_eq!(id_by_name(store.conn(), "Gamma").unwrap(), None);
     }
 
     fn company_or_panic(store: &Store, id: &str) -> Company {

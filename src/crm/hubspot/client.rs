@@ -227,7 +227,7 @@ impl Client {
                 })
             });
         }
-        Err(classify(status, &headers, &bytes, &self.token_env))
+        Err(classify(status, &headers, &bytes, &self.token_env, url))
     }
 
     /// When HubSpot says the window is spent, wait for it instead of provoking a 429.
@@ -250,7 +250,13 @@ impl Client {
 }
 
 /// Turns a non-success response into a retry decision or a final error.
-fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8], token_env: &str) -> Attempt {
+fn classify(
+    status: StatusCode,
+    headers: &HeaderMap,
+    body: &[u8],
+    token_env: &str,
+    url: &str,
+) -> Attempt {
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let message = if parsed.message.is_empty() {
         String::from_utf8_lossy(body).chars().take(300).collect()
@@ -267,7 +273,7 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8], token_env: &st
             env_var: token_env.to_owned(),
         }),
         403 => Attempt::Fatal(CrmError::MissingScope {
-            scope: missing_scope(&parsed).unwrap_or_else(|| "crm.objects.deals.read".to_owned()),
+            scope: missing_scope(&parsed).unwrap_or_else(|| scope_for(url).to_owned()),
         }),
         429 => {
             let policy = parsed.policy_name.as_deref().unwrap_or("");
@@ -310,6 +316,23 @@ fn classify(status: StatusCode, headers: &HeaderMap, body: &[u8], token_env: &st
     }
 }
 
+/// The read scope an endpoint needs, for a 403 whose body does not name one.
+fn scope_for(url: &str) -> &'static str {
+    const SCOPES: &[(&str, &str)] = &[
+        ("/owners", "crm.objects.owners.read"),
+        ("companies", "crm.objects.companies.read"),
+        ("contacts", "crm.objects.contacts.read"),
+        ("/calls", "crm.objects.contacts.read"),
+        ("/meetings", "crm.objects.contacts.read"),
+        ("/emails", "crm.objects.contacts.read"),
+        ("/notes", "crm.objects.contacts.read"),
+    ];
+    SCOPES
+        .iter()
+        .find(|(part, _)| url.contains(part))
+        .map_or("crm.objects.deals.read", |(_, scope)| scope)
+}
+
 /// The scope a 403 names, where the body says (HubSpot lists required scopes in the message or
 /// in the error context).
 fn missing_scope(body: &ErrorBody) -> Option<String> {
@@ -330,6 +353,31 @@ fn missing_scope(body: &ErrorBody) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Classifies as if for the deals endpoint.
+    fn classify(status: StatusCode, h: &HeaderMap, body: &[u8], env: &str) -> Attempt {
+        super::classify(status, h, body, env, "/crm/v3/objects/deals")
+    }
+
+    #[test]
+    fn a_403_without_a_named_scope_names_the_endpoint_s_scope() {
+        let a = super::classify(
+            StatusCode::FORBIDDEN,
+            &HeaderMap::new(),
+            b"{}",
+            "T",
+            "https://api.hubapi.com/crm/v3/objects/companies/batch/read",
+        );
+        let Attempt::Fatal(e) = a else {
+            panic!("403 is final")
+        };
+        assert!(e.to_string().contains("crm.objects.companies.read"), "{e}");
+        assert_eq!(scope_for("/crm/v3/owners"), "crm.objects.owners.read");
+        assert_eq!(
+            scope_for("/crm/v3/objects/deals/search"),
+            "crm.objects.deals.read"
+        );
+    }
 
     fn body(json: &str) -> Vec<u8> {
         json.as_bytes().to_vec()
