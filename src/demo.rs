@@ -5,16 +5,36 @@
 //! # The world
 //!
 //! `as_of` (default 2026-11-23T00:00:00Z) is the demo's "now". Deals are created over
-//! [as_of − 730 d, as_of − 7 d] at a rising rate (a growing team), so that about 30% are still
-//! open at `as_of`. Three teams of four reps; companies (about one per 2.5 deals) with an
-//! industry, a size band (which sets only the deal amount), a buying center (engineering 40%,
-//! finance 35%, operations 25%) and 3–6 contacts with realistic titles. One pipeline with
+//! [as_of − 730 d, as_of − 7 d] at a steadily rising rate (a growing team): about 2× a year, so
+//! the second year holds about twice the deals of the first. About 30% of deals are still open at
+//! `as_of`: deals in flight and, making up about half of the open deals, "no decision" deals
+//! lingering before Demo (below). Three teams of four reps; companies (about one per 2.5 deals)
+//! with an industry, a size band (which sets only the deal amount), a buying center (engineering
+//! 40%, finance 35%, operations 25%) and 3–6 contacts with realistic titles. One pipeline with
 //! HubSpot's default stage ids. Each deal's whole life is simulated (stage path and durations,
 //! close-date and amount changes, calls, meetings, emails and notes with its company's contacts)
 //! and then cut at `as_of`: nothing after `as_of` is written, and the deal's current stage,
 //! flags, amount and close date are those at `as_of`. Closed deals carry a free-text reason and a
 //! taxonomy code (deal property `closed_reason_code`), drawn last from the deal's facts; reasons
 //! are post-close facts and influence nothing.
+//!
+//! # "No decision" deals
+//!
+//! 40% of deals die before Demo (25% in Discovery, then 20% of the rest in Qualified). 70% of
+//! those (about 28% of all deals) are never disqualified: after a normal stay in Discovery or
+//! Qualified the customer goes quiet for good (no call, meeting or inbound email again), the rep
+//! sends one to three one-way chases, and the deal lingers open in its stage until a pipeline
+//! clean-up closes it lost ("no decision", mostly). Clean-ups come in the last 10 days of a
+//! calendar quarter: at the first clean-up at least 45 days after the last conversation with
+//! probability 0.3, else at a later quarter's (at most eight quarters later). The rep edits the
+//! close date (a first guess 45–120 days after creation, then slips, pushes and pull-ins at the
+//! same base rates as in other deals before Demo) only while the deal is worked, so the date
+//! passes while the deal lingers, and the clean-up moves it to the day of closing. More than
+//! half of these deals are still open at `as_of`, most of them past their close date: the
+//! stalled and past-close-date deals of the review queue. The other deals that die before Demo
+//! are disqualified while still being worked. Only deals that never reach Demo linger, so
+//! nothing about them touches the planted patterns, which are all measured from T_demo or
+//! T_proposal on.
 //!
 //! # The planted patterns
 //!
@@ -29,7 +49,8 @@
 //!    0.25 otherwise (RR 2.4). The slip happens while the deal is open. Slips before Demo (15%) and
 //!    after T_demo + 90 d (30% of deals still open then) occur at rates independent of threading;
 //!    every other close-date change moves the date by less than 7 days later (small pushes,
-//!    pull-ins, and the close-date update the CRM makes at closing).
+//!    pull-ins, and the close-date update the CRM makes at closing), except the clean-up that
+//!    closes a "no decision" deal, which never reaches Demo.
 //! 2. **CTO engagement raises the win rate in engineering-led accounts, not elsewhere.**
 //!    Population: deals that reach Demo. Exposure `cto_engaged`: a contact titled `CTO` took part
 //!    in an activity with `occurred_at ≤ T_demo` (prevalence 0.40 in every segment). Outcome: the
@@ -61,9 +82,10 @@
 //!    increases or trims of at most about 5%.
 //!
 //! Between consecutive two-way activities there are always fewer than 21 days, except in the
-//! planted stalls of pattern 3 (which begin and end inside Proposal), and the last two-way
-//! activity is less than 21 days before the close. The exposures are drawn independently of each
-//! other and of everything else.
+//! planted stalls of pattern 3 (which begin and end inside Proposal). The last two-way activity
+//! is less than 21 days before the close, except in "no decision" deals, which go quiet for good
+//! at least 45 days before their clean-up (and never reach Demo). The exposures are drawn
+//! independently of each other and of everything else.
 //!
 //! # Null attributes
 //!

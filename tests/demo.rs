@@ -69,6 +69,24 @@ fn scalar(conn: &Connection, sql: &str) -> i64 {
     conn.query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+/// The deal ids a query returns.
+fn ids(conn: &Connection, sql: &str) -> Vec<String> {
+    conn.prepare(sql)
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap()
+}
+
+/// Asserts that every deal in `deals` is a "no decision" deal (see the `dealtrace::demo` docs).
+fn only_no_decision(what: &str, deals: &[String]) {
+    let truth = truth();
+    for id in deals {
+        assert!(truth[id].no_decision, "{what}: deal {id}");
+    }
+}
+
 /// One unit of analysis: a deal in a population, its stratum, exposure and outcome.
 #[derive(Debug)]
 struct Unit {
@@ -737,6 +755,14 @@ fn deals_are_consistent_with_their_history() {
               + (SELECT COUNT(*) FROM deal_contacts WHERE added_at > ?AS_OF)
               + (SELECT COUNT(*) FROM contacts WHERE created_at > ?AS_OF)",
     );
+    // The deal flow grows about 2× a year: the second year (as_of − 365 d on) has about twice
+    // the deals of the first.
+    let second_year = scalar(
+        &c,
+        &format!("SELECT COUNT(*) FROM deals WHERE created_at >= {as_of} - 365 * {DAY}"),
+    );
+    let growth = second_year as f64 / (RATE_DEALS as i64 - second_year) as f64;
+    assert_between("second year / first year", growth, 1.75, 2.2);
     none(
         "deals are created in [as_of − 730 d, as_of − 7 d]",
         &format!(
@@ -939,17 +965,20 @@ fn signals_appear_only_where_planted() {
         d = demo("h.deal_id")
     );
     assert_eq!(scalar(&c, &sql), 0, "one slip in the window");
+    // The close-date update at closing moves the date later by 7+ days only when a pipeline
+    // clean-up closes a "no decision" deal (which never reached Demo).
     let sql = format!(
-        "SELECT COUNT(*) FROM close_date_history h JOIN close_date_history p
+        "SELECT h.deal_id FROM close_date_history h JOIN close_date_history p
             ON p.deal_id = h.deal_id AND p.seq = h.seq - 1
            JOIN deals d ON d.id = h.deal_id
           WHERE d.is_closed = 1 AND h.changed_at = d.close_date
             AND h.close_date - p.close_date >= {}",
         planted::SLIP_MIN_DAYS * DAY
     );
-    assert_eq!(scalar(&c, &sql), 0, "closing never slips");
+    only_no_decision("closing slips", &ids(&c, &sql));
     // Two-way activity: a gap of 21+ days only inside a Proposal stay (a planted stall), within
-    // three days of creation at first, and within 21 days of the close (or of as_of) at last.
+    // three days of creation at first, and within 21 days of the close (or of as_of) at last,
+    // except in an open Proposal stay and in "no decision" deals, which go quiet for good.
     let sql = format!(
         "WITH tw AS (
            SELECT deal_id, occurred_at AS at,
@@ -966,8 +995,12 @@ fn signals_appear_only_where_planted() {
     let sql = format!(
         "SELECT COUNT(*) FROM deals d WHERE
            (SELECT MIN(occurred_at) FROM activities a WHERE a.deal_id = d.id
-              AND a.kind IN ('call', 'meeting')) > d.created_at + 3 * {DAY}
-           OR (CASE WHEN d.is_closed = 1 THEN d.close_date ELSE {as_of} END)
+              AND a.kind IN ('call', 'meeting')) > d.created_at + 3 * {DAY}"
+    );
+    assert_eq!(scalar(&c, &sql), 0, "quiet starts");
+    let sql = format!(
+        "SELECT d.id FROM deals d WHERE
+           (CASE WHEN d.is_closed = 1 THEN d.close_date ELSE {as_of} END)
               - (SELECT MAX(occurred_at) FROM activities a WHERE a.deal_id = d.id
                    AND (a.kind IN ('call', 'meeting') OR (a.kind = 'email'
                         AND a.direction = 'inbound'))) >= {gap}
@@ -976,7 +1009,93 @@ fn signals_appear_only_where_planted() {
         gap = planted::STALL_GAP_DAYS * DAY,
         prop = stage_ids::PROPOSAL,
     );
-    assert_eq!(scalar(&c, &sql), 0, "quiet starts or ends");
+    let quiet_ends = ids(&c, &sql);
+    only_no_decision("quiet ends", &quiet_ends);
+    assert!(quiet_ends.len() > RATE_DEALS / 10, "{}", quiet_ends.len());
+}
+
+/// "No decision" deals never reach Demo: they go quiet in Discovery or Qualified and linger open
+/// until a pipeline clean-up late in a calendar quarter closes them lost, at least 45 days after
+/// the last conversation; many are still open at as_of, past their close date.
+#[test]
+fn no_decision_deals_linger_before_demo() {
+    let c = shared();
+    let as_of = as_of(&c);
+    let truth = truth();
+    let share = |f: &dyn Fn(&Planted) -> bool| {
+        truth.values().filter(|p| f(p)).count() as f64 / truth.len() as f64
+    };
+    // 70% of the 40% of deals that die before Demo.
+    assert_between("no-decision share", share(&|p| p.no_decision), 0.25, 0.31);
+    assert_eq!(share(&|p| p.no_decision && p.reached_demo), 0.0);
+    c.execute("CREATE TEMP TABLE nd (id TEXT PRIMARY KEY)", [])
+        .unwrap();
+    let mut insert = c.prepare("INSERT INTO nd (id) VALUES (?1)").unwrap();
+    for (id, _) in truth.iter().filter(|(_, p)| p.no_decision) {
+        insert.execute([id]).unwrap();
+    }
+    let none = |what: &str, sql: &str| {
+        let sql = sql.replace("?AS_OF", &as_of.to_string());
+        assert_eq!(scalar(&c, &sql), 0, "{what}: {sql}");
+    };
+    none(
+        "no-decision deals stay in Discovery or Qualified until lost",
+        &format!(
+            "SELECT COUNT(*) FROM stage_history s JOIN nd ON nd.id = s.deal_id
+              WHERE s.stage_id NOT IN ('{}', '{}', '{}')",
+            stage_ids::DISCOVERY,
+            stage_ids::QUALIFIED,
+            stage_ids::CLOSED_LOST
+        ),
+    );
+    none(
+        "clean-ups come in the last 10 days of a calendar quarter",
+        "SELECT COUNT(*) FROM deals d JOIN nd ON nd.id = d.id WHERE d.is_closed = 1 AND NOT (
+           CAST(strftime('%m', d.close_date, 'unixepoch') AS INTEGER) % 3 = 0
+           AND julianday(date(d.close_date, 'unixepoch', 'start of month', '+1 month'))
+               - julianday(d.close_date, 'unixepoch') <= 10)",
+    );
+    none(
+        "clean-ups come 45+ days after the last conversation",
+        &format!(
+            "SELECT COUNT(*) FROM deals d JOIN nd ON nd.id = d.id WHERE d.is_closed = 1
+               AND d.close_date - (SELECT MAX(occurred_at) FROM activities a
+                    WHERE a.deal_id = d.id AND (a.kind IN ('call', 'meeting')
+                      OR (a.kind = 'email' AND a.direction = 'inbound'))) < 45 * {DAY}"
+        ),
+    );
+    // More than half of the no-decision deals are open at as_of, where they make up about half
+    // of the open deals; most of them are past their close date.
+    let (nd, open, past): (i64, i64, i64) = c
+        .query_row(
+            &format!(
+                "SELECT COUNT(*), SUM(d.is_closed = 0),
+                        SUM(d.is_closed = 0 AND d.close_date < {as_of})
+                   FROM deals d JOIN nd ON nd.id = d.id"
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap();
+    let all_open = scalar(&c, "SELECT COUNT(*) FROM deals WHERE is_closed = 0");
+    assert_between(
+        "open share of no-decision deals",
+        open as f64 / nd as f64,
+        0.45,
+        0.7,
+    );
+    assert_between(
+        "no-decision share of open deals",
+        open as f64 / all_open as f64,
+        0.45,
+        0.65,
+    );
+    assert_between(
+        "past close date among open ones",
+        past as f64 / open as f64,
+        0.5,
+        0.8,
+    );
 }
 
 // --- Determinism, refusals and replacement ---
@@ -1305,6 +1424,27 @@ fn print_measured_rates() {
         scalar(c, "SELECT COUNT(*) FROM activities") as f64 / RATE_DEALS as f64,
         scalar(c, "SELECT COUNT(*) FROM activity_contacts") as f64
             / scalar(c, "SELECT COUNT(*) FROM activities") as f64,
+    );
+    let early = format!("('{}', '{}')", stage_ids::DISCOVERY, stage_ids::QUALIFIED);
+    println!(
+        "open before Demo {} ({} past their close date), from Demo on {}; no decision {}",
+        scalar(
+            c,
+            &format!("SELECT COUNT(*) FROM deals WHERE is_closed = 0 AND stage_id IN {early}")
+        ),
+        scalar(
+            c,
+            &format!(
+                "SELECT COUNT(*) FROM deals WHERE is_closed = 0 AND stage_id IN {early}
+                    AND close_date < {}",
+                as_of(c)
+            )
+        ),
+        scalar(
+            c,
+            &format!("SELECT COUNT(*) FROM deals WHERE is_closed = 0 AND stage_id NOT IN {early}")
+        ),
+        truth().values().filter(|p| p.no_decision).count(),
     );
 }
 

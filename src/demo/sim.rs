@@ -7,10 +7,10 @@
 //! drawn last and feed nothing.
 
 use super::vocab::{
-    BILLING_FREQUENCIES, BUSINESS_CASE_NOTES, CAMPAIGNS, COMPETITOR_TALK, COMPETITORS,
-    CONTRACT_TERMS, DEAL_TYPES, DISCOUNT_ASKS, EB_MEETING, INBOUND, LEAD_SOURCES, LOST_NOTES,
-    MEETING_SUBJECTS, NOTES, OUTBOUND, PAYMENT_TERMS, PRODUCT_LINES, RESUME_TALK, SECURITY_TALK,
-    TALK, WON_NOTES, YES_NO,
+    BILLING_FREQUENCIES, BUSINESS_CASE_NOTES, CAMPAIGNS, CHASE_EMAILS, CLEANUP_NOTES,
+    COMPETITOR_TALK, COMPETITORS, CONTRACT_TERMS, DEAL_TYPES, DISCOUNT_ASKS, EB_MEETING, INBOUND,
+    LEAD_SOURCES, LOST_NOTES, MEETING_SUBJECTS, NOTES, OUTBOUND, PAYMENT_TERMS, PRODUCT_LINES,
+    RESUME_TALK, SECURITY_TALK, TALK, WON_NOTES, YES_NO,
 };
 use super::world::{DemoWorld, P_HAS_CTO, P_HAS_ECONOMIC_BUYER, Staff, pick, weighted};
 use super::{DAY, HOUR, planted, rng_for, stage_ids};
@@ -67,7 +67,23 @@ pub struct Planted {
     pub discount_pressure: bool,
     /// The deal is won in its full life.
     pub won: bool,
+    /// A "no decision" deal: it never reaches Demo, goes quiet in Discovery or Qualified and
+    /// lingers open until a pipeline clean-up closes it lost (possibly after `as_of`).
+    pub no_decision: bool,
 }
+
+/// Share of the deals that die before Demo which are never disqualified: the customer goes
+/// quiet and the deal lingers open ("no decision") until a pipeline clean-up closes it.
+const P_NO_DECISION: f64 = 0.7;
+/// A clean-up closes a quiet deal no sooner than this many days after its last conversation.
+const CLEANUP_MIN_QUIET_DAYS: i64 = 45;
+/// Clean-ups happen in the last this many days of a calendar quarter.
+const CLEANUP_WINDOW_DAYS: i64 = 10;
+/// At each quarter's clean-up a quiet deal is closed with this probability; the rep keeps it
+/// open until the next quarter otherwise.
+const P_CLEANUP: f64 = 0.3;
+/// A quiet deal survives at most this many clean-ups.
+const CLEANUP_MAX_SKIPS: u32 = 8;
 
 /// A gamma variate with the given shape and mean (in the caller's unit).
 fn gamma(rng: &mut ChaCha8Rng, shape: f64, mean: f64) -> f64 {
@@ -111,6 +127,50 @@ fn between_outside(rng: &mut ChaCha8Rng, lo: i64, hi: i64, zone: Option<(i64, i6
 
 fn floor_day(t: i64) -> i64 {
     t.div_euclid(DAY) * DAY
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * ((m + 9) % 12) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The (year, month) of a day count since 1970-01-01 (H. Hinnant's `civil_from_days`).
+fn civil_from_days(z: i64) -> (i64, i64) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(m <= 2), m)
+}
+
+/// The first instant (UTC midnight) of the calendar quarter after the one containing `t`.
+fn next_quarter_start(t: i64) -> i64 {
+    let (y, m) = civil_from_days(t.div_euclid(DAY));
+    let q = (m - 1) / 3 * 3 + 4;
+    let (y, q) = if q > 12 { (y + 1, q - 12) } else { (y, q) };
+    days_from_civil(y, q, 1) * DAY
+}
+
+/// When a pipeline clean-up closes a deal that went quiet at `quiet`: late in a calendar
+/// quarter, at the first quarter's clean-up at least [`CLEANUP_MIN_QUIET_DAYS`] later with
+/// probability [`P_CLEANUP`], else at one of the following quarters'.
+fn cleanup(rng: &mut ChaCha8Rng, quiet: i64) -> i64 {
+    let mut end = next_quarter_start(quiet + (CLEANUP_MIN_QUIET_DAYS + CLEANUP_WINDOW_DAYS) * DAY);
+    for _ in 0..CLEANUP_MAX_SKIPS {
+        if rng.random_bool(P_CLEANUP) {
+            break;
+        }
+        end = next_quarter_start(end);
+    }
+    end - between(rng, HOUR, CLEANUP_WINDOW_DAYS * DAY)
 }
 
 /// Where a deal's life ends.
@@ -333,10 +393,16 @@ pub(crate) fn simulate(world: &DemoWorld, i: usize) -> DealBundle {
             });
         }
     }
-    // Days in each stage. A deal that dies early lingers in its last stage before someone marks
-    // it lost, as real pipelines do; past Demo every stay is capped so that each deal closes
-    // within 180 days of Demo.
-    let dies = |stage: LostAt| lost_at == Some(stage);
+    // "No decision": most deals that die before Demo are never disqualified. The customer goes
+    // quiet after a normal stay in the stage, and the deal lingers open until a pipeline
+    // clean-up closes it lost, months later. Only deals that never reach Demo linger, so the
+    // planted patterns (all measured from Demo on) are untouched.
+    let no_decision = matches!(lost_at, Some(LostAt::Discovery | LostAt::Qualified))
+        && rng.random_bool(P_NO_DECISION);
+    // Days in each stage. A deal that is disqualified early lingers in its last stage before
+    // someone marks it lost, as real pipelines do; past Demo every stay is capped so that each
+    // deal closes within 180 days of Demo.
+    let dies = |stage: LostAt| lost_at == Some(stage) && !no_decision;
     let d_disc = if dies(LostAt::Discovery) {
         gamma(rng, 2.0, 40.0).clamp(3.0, 120.0)
     } else {
@@ -402,6 +468,12 @@ pub(crate) fn simulate(world: &DemoWorld, i: usize) -> DealBundle {
         Some(LostAt::Proposal) => t_prop + d_prop,
         Some(LostAt::Negotiation) | None => (t_neg + d_neg).max(t_prop + 17 * DAY),
     };
+    // The deal is worked (conversations, field edits) until `active_end`; a "no decision" deal
+    // then goes quiet until the clean-up.
+    let active_end = life.close;
+    if no_decision {
+        life.close = cleanup(rng, active_end);
+    }
     if lost_at != Some(LostAt::Discovery) {
         life.qualified = Some(t_qual);
     }
@@ -423,10 +495,10 @@ pub(crate) fn simulate(world: &DemoWorld, i: usize) -> DealBundle {
     };
 
     // --- 4. Close-date history. Only the planted slip moves the date later by 7+ days inside
-    // the 90 days after Demo. ---
+    // the 90 days after Demo. The rep edits a "no decision" deal only while it is worked. ---
     let mut deltas: Vec<(i64, i64)> = Vec::new();
     let mut slipped_after_demo = false;
-    let before_demo_end = life.demo.unwrap_or(close);
+    let before_demo_end = life.demo.unwrap_or(active_end);
     if rng.random_bool(0.15) && before_demo_end - HOUR > created + DAY {
         let t = between(rng, created + DAY, before_demo_end - HOUR);
         deltas.push((t, rng.random_range(7..=30) * DAY));
@@ -450,20 +522,26 @@ pub(crate) fn simulate(world: &DemoWorld, i: usize) -> DealBundle {
         }
     }
     if rng.random_bool(0.2) {
-        let t = between(rng, created + HOUR, close - HOUR);
+        let t = between(rng, created + HOUR, active_end - HOUR);
         deltas.push((t, rng.random_range(1..=5) * DAY));
     }
     if rng.random_bool(0.15) {
-        let t = between(rng, created + HOUR, close - HOUR);
+        let t = between(rng, created + HOUR, active_end - HOUR);
         deltas.push((t, -rng.random_range(3..=14) * DAY));
     }
     deltas.sort_by_key(|d| d.0);
     // The first expected date is worked back from the real close, so that the date the CRM
     // writes at closing never moves it later by 7+ days: before closing it stands at
-    // close + slack, with slack in [−5, 30] days.
+    // close + slack, with slack in [−5, 30] days. A "no decision" deal instead keeps the rep's
+    // first guess (a normal sales cycle) and its edits: its close date passes while it lingers,
+    // and the clean-up moves it to the day of closing.
     let slack = rng.random_range(-5..=30) * DAY;
     let total: i64 = deltas.iter().map(|d| d.1).sum();
-    let v0 = (floor_day(close) + slack - total).max(floor_day(created) + 14 * DAY);
+    let v0 = if no_decision {
+        floor_day(created) + rng.random_range(45..=120) * DAY
+    } else {
+        (floor_day(close) + slack - total).max(floor_day(created) + 14 * DAY)
+    };
     let mut close_dates = vec![(created, v0)];
     let mut current = v0;
     for (t, d) in &deltas {
@@ -484,11 +562,11 @@ pub(crate) fn simulate(world: &DemoWorld, i: usize) -> DealBundle {
     let a0: f64 = (base * noise / 100.0).round() * 100.0;
     let mut factors: Vec<(i64, f64)> = Vec::new();
     if rng.random_bool(0.2) {
-        let t = between(rng, created + DAY, close - HOUR);
+        let t = between(rng, created + DAY, active_end - HOUR);
         factors.push((t, rng.random_range(1.05..1.20)));
     }
     if rng.random_bool(0.1) {
-        let t = between(rng, created + DAY, close - HOUR);
+        let t = between(rng, created + DAY, active_end - HOUR);
         factors.push((t, rng.random_range(0.95..0.98)));
     }
 
@@ -638,8 +716,9 @@ pub(crate) fn simulate(world: &DemoWorld, i: usize) -> DealBundle {
     };
 
     // Background two-way activities: the first within three days, then gaps under 18 days
-    // until the close, so that only a planted stall leaves 21+ days without the customer.
-    let first_bound = life.demo.unwrap_or(close);
+    // until the close (a "no decision" deal: until it goes quiet), so that only a planted stall
+    // leaves 21+ days without the customer between two conversations.
+    let first_bound = life.demo.unwrap_or(active_end);
     let first = created
         + between(
             rng,
@@ -648,7 +727,7 @@ pub(crate) fn simulate(world: &DemoWorld, i: usize) -> DealBundle {
         );
     let mut times = Vec::with_capacity(16);
     let mut t = first;
-    while t < close {
+    while t < active_end {
         times.push(t);
         t += days_f((0.5 + gamma(rng, 2.0, 9.0)).min(18.0));
     }
@@ -754,6 +833,28 @@ pub(crate) fn simulate(world: &DemoWorld, i: usize) -> DealBundle {
                 kind: ActivityKind::Email,
                 direction: Some(Direction::Outbound),
                 subject: Some(format!("{company_name} proposal")),
+                body,
+                who: to,
+                swappable: false,
+            });
+        }
+    }
+
+    if no_decision {
+        // The rep chases a quiet deal a few times with one-way emails, then gives up.
+        let mut ct = active_end;
+        for _ in 0..rng.random_range(1..=3) {
+            ct += days_f(5.0 + gamma(rng, 2.0, 20.0));
+            if ct >= close - DAY {
+                break;
+            }
+            let to = vec![champion];
+            let body = text(rng, &CHASE_EMAILS, &cast, &to);
+            plans.push(Plan {
+                t: ct,
+                kind: ActivityKind::Email,
+                direction: Some(Direction::Outbound),
+                subject: Some(format!("{company_name} follow-up")),
                 body,
                 who: to,
                 swappable: false,
@@ -883,7 +984,13 @@ pub(crate) fn simulate(world: &DemoWorld, i: usize) -> DealBundle {
     // A closing note just before the stage changes.
     {
         let t = close - between(rng, 5 * 60, HOUR);
-        let templates: &[&str] = if won { &WON_NOTES } else { &LOST_NOTES };
+        let templates: &[&str] = if won {
+            &WON_NOTES
+        } else if no_decision {
+            &CLEANUP_NOTES
+        } else {
+            &LOST_NOTES
+        };
         let body = text(rng, templates, &cast, &[champion]);
         plans.push(note(t, body));
     }
@@ -901,6 +1008,7 @@ pub(crate) fn simulate(world: &DemoWorld, i: usize) -> DealBundle {
             discount: discount_ask.is_some(),
             security,
             sponsor: cto_ever || eb_ever,
+            no_decision,
         },
     );
 
@@ -1068,6 +1176,7 @@ pub(crate) fn simulate(world: &DemoWorld, i: usize) -> DealBundle {
             business_case_anchored: anchored,
             slipped_after_demo,
             stalled_in_proposal: stall,
+            no_decision,
             discount_pressure: discount_ask.is_some(),
             won,
         },
@@ -1152,6 +1261,7 @@ struct ReasonFacts<'a> {
     discount: bool,
     security: bool,
     sponsor: bool,
+    no_decision: bool,
 }
 
 /// A taxonomy code and free text for a closed deal, weighted by what happened in it.
@@ -1196,7 +1306,7 @@ fn reason(rng: &mut ChaCha8Rng, won: bool, f: &ReasonFacts<'_>) -> (&'static str
     ];
     let late = f.reached_demo;
     let weights = [
-        2.0,
+        2.0 + yes(f.no_decision, 10.0),
         0.5 + yes(f.competitor.is_some(), 3.0),
         if late {
             0.3 + yes(!f.eb_ever, 2.5)
@@ -1256,6 +1366,31 @@ mod tests {
             "Ana at Basaltridge Labs vs Quantivo: 3/4/15% {x}"
         );
         assert_eq!(fill("open { brace", &v), "open { brace");
+    }
+
+    #[test]
+    fn quarter_starts_follow_the_calendar() {
+        let ts = |s: &str| s.parse::<jiff::Timestamp>().unwrap().as_second();
+        for (t, next) in [
+            ("2026-11-23T00:00:00Z", "2027-01-01T00:00:00Z"),
+            ("2026-03-31T23:59:59Z", "2026-04-01T00:00:00Z"),
+            ("2026-04-01T00:00:00Z", "2026-07-01T00:00:00Z"),
+            ("2024-02-29T12:00:00Z", "2024-04-01T00:00:00Z"),
+            ("1969-12-31T00:00:00Z", "1970-01-01T00:00:00Z"),
+        ] {
+            assert_eq!(next_quarter_start(ts(t)), ts(next), "{t}");
+        }
+        for day in (-1_000..40_000).step_by(13) {
+            let ymd = crate::domain::time::ymd(from_unix(day * DAY));
+            let [y, m, d]: [i64; 3] = ymd
+                .split('-')
+                .map(|x| x.parse().unwrap())
+                .collect::<Vec<_>>()
+                .try_into()
+                .unwrap();
+            assert_eq!(civil_from_days(day), (y, m), "{ymd}");
+            assert_eq!(days_from_civil(y, m, d), day, "{ymd}");
+        }
     }
 
     #[test]

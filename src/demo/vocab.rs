@@ -436,6 +436,20 @@ pub(crate) const LOST_NOTES: [&str; 2] = [
     "Closed lost; notes added to the deal record.",
 ];
 
+/// The rep's one-way chases of a "no decision" deal that has gone quiet.
+pub(crate) const CHASE_EMAILS: [&str; 3] = [
+    "Checking in, {name}: is fixing the forecast process still a priority for {company} this quarter?",
+    "Following up on our last conversation. Happy to pick this up whenever the timing suits you.",
+    "Should I put this on hold for now? Let me know if anything changes on your side.",
+];
+
+/// Closing notes of "no decision" deals, closed lost in a pipeline clean-up.
+pub(crate) const CLEANUP_NOTES: [&str; 3] = [
+    "Pipeline clean-up: no reply from {name} since our last call. Closed lost, no decision.",
+    "Quarter-end pipeline hygiene: the prospect went quiet months ago. Closed lost.",
+    "Closed lost in the pipeline clean-up; no activity from {company} for months. Revisit next year.",
+];
+
 /// Meeting subjects by phase.
 pub(crate) const MEETING_SUBJECTS: [&str; 5] = [
     "Discovery call",
@@ -458,6 +472,8 @@ mod tests {
         all.extend(RESUME_TALK);
         all.extend(WON_NOTES);
         all.extend(LOST_NOTES);
+        all.extend(CHASE_EMAILS);
+        all.extend(CLEANUP_NOTES);
         all.extend(MEETING_SUBJECTS);
         all
     }

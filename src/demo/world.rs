@@ -17,9 +17,10 @@ use std::collections::{BTreeMap, HashSet};
 pub(crate) const HISTORY_START_DAYS: i64 = 730;
 /// The newest deal is created this many days before `as_of`.
 pub(crate) const HISTORY_END_DAYS: i64 = 7;
-/// The rate of new deals doubles every this many days (a growing team), which puts enough young,
-/// still-open deals near `as_of` for about 30% of deals to be open.
-const DOUBLING_DAYS: f64 = 130.0;
+/// The rate of new deals doubles every this many days: a steadily growing team, about 2× a year
+/// (4× from the first week of the history to the last). Deals in flight alone would leave about
+/// 17% open at `as_of`; the "no decision" deals lingering before Demo bring it to about 30%.
+const DOUBLING_DAYS: f64 = 365.0;
 
 /// Where a company's contacts sit in [`DemoWorld::contacts`], by the part they can play.
 #[derive(Debug, Clone, Default)]
