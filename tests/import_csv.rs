@@ -722,3 +722,26 @@ fn unreadable_files_and_bad_mappings_are_one_line_errors() {
     );
     assert!(!sb.db().exists());
 }
+
+#[test]
+fn escape_sequences_in_bad_cells_never_reach_the_terminal() {
+    let sb = Sandbox::new();
+    let file = sb.path().join("evil.csv");
+    std::fs::write(
+        &file,
+        "Record ID,Deal Name,Deal Stage,Amount,Create Date\n\
+         1,Good,Closed Won,100,2026-01-01\n\
+         2,Also good,Closed Lost,200,2026-01-02\n\
+         3,Evil,Closed Won,\u{1b}]52;c;ZXZpbA==\u{7}12\u{1b}[2J,2026-01-03\n",
+    )
+    .unwrap();
+    let stderr = import_text(&sb, &file, &[]);
+    assert!(
+        stderr.contains("line 4"),
+        "the bad row is reported: {stderr}"
+    );
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\u{7}'),
+        "{stderr:?}"
+    );
+}

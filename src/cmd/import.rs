@@ -1,6 +1,7 @@
 //! `dealtrace import csv`
 
 use super::open_store;
+use crate::crm::csv::rows::RowIssue;
 use crate::crm::csv::{self, ImportError, ImportReport, ImportRequest};
 use crate::text::sanitize_line;
 use color_eyre::eyre::Result;
@@ -63,34 +64,26 @@ fn print_json(report: &ImportReport, imported: bool, started: Instant) -> Result
     Ok(())
 }
 
-/// Skipped rows and notes on stderr, one per line.
+/// Skipped rows and notes on stderr, one per line. Reasons quote the file's cells, which are
+/// untrusted text, so everything printed is sanitised.
 fn list_rows(report: &ImportReport, verb: &str) {
-    for issue in report.bad_rows.iter().take(LISTED) {
+    list(&report.bad_rows, verb, "bad rows");
+    list(&report.notes, "note:", "notes");
+}
+
+fn list(issues: &[RowIssue], prefix: &str, what: &str) {
+    for issue in issues.iter().take(LISTED) {
         eprintln!(
-            "{verb} {} line {}: {}",
+            "{prefix} {} line {}: {}",
             sanitize_line(&issue.file),
             issue.line,
-            issue.reason
+            sanitize_line(&issue.reason)
         );
     }
-    if report.bad_rows.len() > LISTED {
+    if issues.len() > LISTED {
         eprintln!(
-            "… and {} more bad rows (--json lists them all)",
-            report.bad_rows.len() - LISTED
-        );
-    }
-    for note in report.notes.iter().take(LISTED) {
-        eprintln!(
-            "note: {} line {}: {}",
-            sanitize_line(&note.file),
-            note.line,
-            note.reason
-        );
-    }
-    if report.notes.len() > LISTED {
-        eprintln!(
-            "… and {} more notes (--json lists them all)",
-            report.notes.len() - LISTED
+            "… and {} more {what} (--json lists them all)",
+            issues.len() - LISTED
         );
     }
 }
