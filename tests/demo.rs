@@ -1,14 +1,15 @@
 //! The demo history: determinism, invariants and the planted rates, measured with SQL on the
 //! written cache exactly as the pattern engine will define them (see the `dealtrace::demo` docs).
 
+mod common;
+
+use common::content_hash;
 use dealtrace::demo::{
     BUSINESS_CASE_PHRASE, COMPETITORS, DISCOUNT_WORD, DemoError, DemoSpec, DemoWorld,
     ECONOMIC_BUYER_TITLES, Planted, TITLE_CTO, planted, stage_ids, write_demo,
 };
 use dealtrace::store::Store;
 use rusqlite::Connection;
-use rusqlite::types::ValueRef;
-use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::PathBuf;
 use std::sync::OnceLock;
@@ -1099,59 +1100,6 @@ fn no_decision_deals_linger_before_demo() {
 }
 
 // --- Determinism, refusals and replacement ---
-
-/// SHA-256 over every table, rows in primary-key order, values tagged by type.
-fn content_hash(conn: &Connection) -> String {
-    let tables: Vec<String> = conn
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
-    let mut hash = Sha256::new();
-    for table in tables {
-        let mut key: Vec<(i64, String)> = conn
-            .prepare(&format!(
-                "SELECT pk, name FROM pragma_table_info('{table}') WHERE pk > 0"
-            ))
-            .unwrap()
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        key.sort();
-        let order = if key.is_empty() {
-            "rowid".to_owned()
-        } else {
-            key.iter()
-                .map(|k| k.1.clone())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        hash.update(format!("\u{1d}{table}\u{1d}").as_bytes());
-        let mut stmt = conn
-            .prepare(&format!("SELECT * FROM {table} ORDER BY {order}"))
-            .unwrap();
-        let width = stmt.column_count();
-        let mut rows = stmt.query([]).unwrap();
-        while let Some(row) = rows.next().unwrap() {
-            for i in 0..width {
-                let field = match row.get_ref(i).unwrap() {
-                    ValueRef::Null => "N".to_owned(),
-                    ValueRef::Integer(v) => format!("I{v}"),
-                    ValueRef::Real(v) => format!("R{:016x}", v.to_bits()),
-                    ValueRef::Text(t) => format!("T{}:{}", t.len(), String::from_utf8_lossy(t)),
-                    ValueRef::Blob(b) => format!("B{}:{b:02x?}", b.len()),
-                };
-                hash.update(field.as_bytes());
-                hash.update(b"\x1f");
-            }
-            hash.update(b"\x1e");
-        }
-    }
-    format!("{:x}", hash.finalize())
-}
 
 fn small(seed: u64) -> Store {
     let mut store = Store::open_in_memory().unwrap();

@@ -6,7 +6,6 @@ use assert_cmd::Command;
 use common::Sandbox;
 use rusqlite::Connection;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
 fn fixture(name: &str) -> PathBuf {
@@ -70,38 +69,9 @@ fn deals_by_id(sb: &Sandbox) -> std::collections::BTreeMap<String, Value> {
         .collect()
 }
 
-/// SHA-256 over every table's rows in primary-key order: equal hashes mean equal content.
+/// The shared content hash of the cache file at `db`.
 fn content_hash(db: &Path) -> String {
-    let conn = Connection::open(db).unwrap();
-    let tables: Vec<String> = conn
-        .prepare(
-            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' \
-             ORDER BY name",
-        )
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
-    let mut hash = Sha256::new();
-    for table in tables {
-        let mut stmt = conn.prepare(&format!("SELECT * FROM {table}")).unwrap();
-        let width = stmt.column_count();
-        let mut rows: Vec<String> = stmt
-            .query_map([], |r| {
-                let mut line = String::new();
-                for i in 0..width {
-                    line.push_str(&format!("{:?}\u{1f}", r.get_ref(i)?));
-                }
-                Ok(line)
-            })
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap();
-        rows.sort();
-        hash.update(format!("\u{1d}{table}\u{1d}{}", rows.join("\u{1e}")).as_bytes());
-    }
-    format!("{:x}", hash.finalize())
+    common::content_hash(&Connection::open(db).unwrap())
 }
 
 fn table_count(db: &Path, table: &str) -> i64 {

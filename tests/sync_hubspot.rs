@@ -32,30 +32,42 @@ fn connector(fake: &FakeHubSpot, deal_extra: Vec<String>) -> HubSpot {
     )
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_full_sync_copies_the_server_exactly() {
+/// A demo world served by the fake, a connector that asks for every deal property the world
+/// has, and an empty cache.
+async fn world_on_fake(deals: usize, seed: u64, options: Options) -> (FakeHubSpot, HubSpot, Store) {
     let world = DemoWorld::new(&DemoSpec {
-        deals: 150,
-        seed: 11,
+        deals,
+        seed,
         as_of: DemoSpec::default_as_of(),
     });
-    let fake = FakeHubSpot::from_world(&world, Options::default()).await;
-    let expected = fake.expected_deals();
-    let extra: BTreeSet<String> = expected
+    let fake = FakeHubSpot::from_world(&world, options).await;
+    let extra: BTreeSet<String> = fake
+        .expected_deals()
         .iter()
         .flat_map(|b| b.deal.properties.keys().cloned())
         .collect();
     let hs = connector(&fake, extra.into_iter().collect());
-    let mut store = Store::open_in_memory().unwrap();
-    let summary = engine::run(
-        &mut store,
-        &hs,
+    (fake, hs, Store::open_in_memory().unwrap())
+}
+
+/// One sync with default options on the real clock.
+async fn sync_once(store: &mut Store, hs: &HubSpot) -> engine::SyncSummary {
+    engine::run(
+        store,
+        hs,
         &SyncOptions::default(),
         jiff::Timestamp::now,
         |_| {},
     )
     .await
-    .unwrap();
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_sync_copies_the_server_exactly() {
+    let (fake, hs, mut store) = world_on_fake(150, 11, Options::default()).await;
+    let expected = fake.expected_deals();
+    let summary = sync_once(&mut store, &hs).await;
     assert_eq!(summary.counts.deals_new as usize, expected.len());
     assert_matches_server(&store, &fake);
 }
@@ -125,28 +137,8 @@ fn assert_matches_server(store: &Store, fake: &FakeHubSpot) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incremental_sync_fetches_only_changes_and_stays_in_budget() {
-    let world = DemoWorld::new(&DemoSpec {
-        deals: 120,
-        seed: 5,
-        as_of: DemoSpec::default_as_of(),
-    });
-    let fake = FakeHubSpot::from_world(&world, Options::hubspot(100)).await;
-    let extra: BTreeSet<String> = fake
-        .expected_deals()
-        .iter()
-        .flat_map(|b| b.deal.properties.keys().cloned())
-        .collect();
-    let hs = connector(&fake, extra.into_iter().collect());
-    let mut store = Store::open_in_memory().unwrap();
-    let full = engine::run(
-        &mut store,
-        &hs,
-        &SyncOptions::default(),
-        jiff::Timestamp::now,
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let (fake, hs, mut store) = world_on_fake(120, 5, Options::hubspot(100)).await;
+    let full = sync_once(&mut store, &hs).await;
     let full_requests = full.counts.requests;
 
     let now = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap();
@@ -156,15 +148,7 @@ async fn incremental_sync_fetches_only_changes_and_stays_in_budget() {
     fake.archive_deal(&ids[2], now);
     fake.clear_log();
 
-    let inc = engine::run(
-        &mut store,
-        &hs,
-        &SyncOptions::default(),
-        jiff::Timestamp::now,
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let inc = sync_once(&mut store, &hs).await;
     assert_eq!(inc.kind, store::sync::RunKind::Incremental);
     assert_eq!((inc.counts.deals_new, inc.counts.deals_changed), (0, 2));
     assert_eq!(inc.counts.deals_removed, 1);
