@@ -3,50 +3,18 @@
 mod support;
 
 use dealtrace::crm::engine::{self, SyncOptions};
-use dealtrace::crm::hubspot::client::Client;
 use dealtrace::crm::hubspot::connector::HubSpot;
-use dealtrace::crm::hubspot::convert::FieldMap;
-use dealtrace::demo::{DemoSpec, DemoWorld};
 use dealtrace::store::{self, Store};
-use secrecy::SecretString;
-use std::collections::BTreeSet;
 use std::time::Duration;
-use support::hubspot_fake::{FakeHubSpot, Options};
+use support::hubspot_fake::{FakeHubSpot, Options, RetryAfter};
+use support::sync_check::{assert_matches_server, connector, fake_world};
 
-fn connector(fake: &FakeHubSpot, deal_extra: Vec<String>) -> HubSpot {
-    let client = Client::new(
-        &fake.uri(),
-        SecretString::from(fake.token()),
-        "HUBSPOT_TOKEN",
-        190,
-    )
-    .unwrap()
-    .with_backoff(Duration::from_millis(1), Duration::from_millis(10));
-    HubSpot::new(
-        client,
-        FieldMap {
-            deal_extra,
-            company_extra: vec!["region".into(), "ownership".into()],
-            ..FieldMap::default()
-        },
-    )
-}
-
-/// A demo world served by the fake, a connector that asks for every deal property the world
-/// has, and an empty cache.
+/// A demo world served by the fake, a connector on it and an empty cache.
 async fn world_on_fake(deals: usize, seed: u64, options: Options) -> (FakeHubSpot, HubSpot, Store) {
-    let world = DemoWorld::new(&DemoSpec {
-        deals,
-        seed,
-        as_of: DemoSpec::default_as_of(),
-    });
-    let fake = FakeHubSpot::from_world(&world, options).await;
-    let extra: BTreeSet<String> = fake
-        .expected_deals()
-        .iter()
-        .flat_map(|b| b.deal.properties.keys().cloned())
-        .collect();
-    let hs = connector(&fake, extra.into_iter().collect());
+    let fake = fake_world(deals, seed, options).await;
+    // The client plans for the budget the fake enforces, as a configured one would.
+    let budget = fake.options().ten_second_budget.unwrap_or(190);
+    let hs = connector(&fake, budget);
     (fake, hs, Store::open_in_memory().unwrap())
 }
 
@@ -70,69 +38,6 @@ async fn a_full_sync_copies_the_server_exactly() {
     let summary = sync_once(&mut store, &hs).await;
     assert_eq!(summary.counts.deals_new as usize, expected.len());
     assert_matches_server(&store, &fake);
-}
-
-/// Every live deal of the fake is in the cache exactly: record, history, stakeholders (with
-/// roles) and activities (with participants).
-fn assert_matches_server(store: &Store, fake: &FakeHubSpot) {
-    let expected = fake.expected_deals();
-    let c = store.conn();
-    let live: i64 = c
-        .query_row(
-            "SELECT COUNT(*) FROM deals WHERE archived_at IS NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(live as usize, expected.len(), "live deals");
-    for b in &expected {
-        let id = &b.deal.id;
-        let mut got = store::deals::get(c, id)
-            .unwrap()
-            .expect("every deal is cached");
-        got.source = b.deal.source.clone();
-        assert_eq!(got, b.deal, "deal {id}");
-        assert_eq!(
-            store::deals::history(c, id).unwrap(),
-            b.history,
-            "history of {id}"
-        );
-        let links: BTreeSet<(String, Option<&str>)> = store::deals::stakeholders(c, id)
-            .unwrap()
-            .into_iter()
-            .map(|s| (s.link.contact_id.0, s.link.role.map(|r| r.as_str())))
-            .collect();
-        let want: BTreeSet<(String, Option<&str>)> = b
-            .stakeholders
-            .iter()
-            .map(|s| (s.contact_id.0.clone(), s.role.map(|r| r.as_str())))
-            .collect();
-        assert_eq!(links, want, "stakeholders of {id}");
-        let acts = store::activities::for_deal(c, id).unwrap();
-        let key = |a: &dealtrace::domain::Activity| {
-            (
-                a.kind,
-                a.occurred_at,
-                a.body.clone(),
-                a.direction.map(|d| d.as_str()),
-                a.contact_ids.clone(),
-            )
-        };
-        let got: Vec<_> = acts
-            .iter()
-            .map(key)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        let want: Vec<_> = b
-            .activities
-            .iter()
-            .map(key)
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
-        assert_eq!(got, want, "activities of {id}");
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -194,4 +99,135 @@ async fn incremental_sync_fetches_only_changes_and_stays_in_budget() {
             Some(support::hubspot_fake::Class::App)
         ) <= 100
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_server_errors_and_429s_change_nothing_but_the_request_count() {
+    for seed in [1, 2, 3] {
+        // The fake allows 8 requests per rolling second while the client plans for 190 per
+        // 10 s: it runs into 429s (with Retry-After) as well as seeded random 5xx.
+        let options = Options {
+            ten_second_budget: Some(8),
+            rate_window: Duration::from_secs(1),
+            retry_after: RetryAfter::UntilFree,
+            fault_rate: 0.1,
+            fault_seed: seed,
+            ..Options::hubspot(8)
+        };
+        let fake = fake_world(100, 40 + seed, options).await;
+        let hs = connector(&fake, 190);
+        let mut store = Store::open_in_memory().unwrap();
+        let summary = sync_once(&mut store, &hs).await;
+        let throttled = fake.count_status(429);
+        let failed: usize = [500, 502, 503, 504]
+            .iter()
+            .map(|s| fake.count_status(*s))
+            .sum();
+        assert!(throttled > 0, "seed {seed}: the budget was hit");
+        assert!(failed > 0, "seed {seed}: faults were injected");
+        assert_eq!(
+            summary.counts.retries as usize,
+            throttled + failed,
+            "seed {seed}: every refusal was retried, nothing else"
+        );
+        assert_eq!(
+            summary.counts.requests as usize,
+            fake.request_count(),
+            "seed {seed}: the summary counts what the server saw"
+        );
+        assert_matches_server(&store, &fake);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_search_cap_is_re_anchored_and_a_crowded_instant_is_walked_by_id() {
+    let cap = 400;
+    let options = Options {
+        search_cap: cap,
+        ..Options::default()
+    };
+    let (fake, _, mut store) = world_on_fake(20, 3, options).await;
+    let t0 = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+    fake.add_bare_deals(1_500, t0);
+    let hs = connector(&fake, 190).with_search_cap(cap);
+    sync_once(&mut store, &hs).await;
+    assert_matches_server(&store, &fake);
+
+    // 900 deals at one instant (more than a capped query can page through), then 350 more one
+    // second apart (so plain re-anchoring on the last instant has to work too).
+    let now = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap();
+    let crowded = fake.bulk_touch(900, now);
+    let ids = fake.deal_ids();
+    let spread: Vec<_> = ids.iter().rev().take(350).cloned().collect();
+    for (i, id) in spread.iter().enumerate() {
+        // Whole seconds: the cache keeps instants to the second.
+        fake.touch_deal(id, now + jiff::SignedDuration::from_secs(1 + i as i64));
+    }
+    fake.clear_log();
+    let inc = sync_once(&mut store, &hs).await;
+    assert_eq!(inc.kind, store::sync::RunKind::Incremental);
+    assert_eq!(
+        inc.counts.deals_changed as usize,
+        crowded.len() + spread.len()
+    );
+    assert_matches_server(&store, &fake);
+    let searches: Vec<_> = fake
+        .requests()
+        .into_iter()
+        .filter(|r| r.path == "/crm/v3/objects/deals/search")
+        .collect();
+    assert!(
+        searches.iter().all(|r| r.status == 200),
+        "no search passed the cap"
+    );
+    assert!(
+        searches.iter().any(|r| r
+            .body
+            .as_ref()
+            .is_some_and(|b| b.to_string().contains("hs_object_id"))),
+        "the crowded instant was walked by id"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_changes_at_one_instant_pass_the_real_search_cap() {
+    let (fake, hs, mut store) = world_on_fake(10, 8, Options::default()).await;
+    let t0 = jiff::Timestamp::from_second(1_700_000_000).unwrap();
+    fake.add_bare_deals(10_100, t0);
+    sync_once(&mut store, &hs).await;
+    let now = jiff::Timestamp::from_second(jiff::Timestamp::now().as_second()).unwrap();
+    let touched = fake.bulk_touch(10_050, now);
+    fake.clear_log();
+    let inc = sync_once(&mut store, &hs).await;
+    assert_eq!(inc.counts.deals_changed as usize, touched.len());
+    assert_eq!(fake.count_status(400), 0, "no search paged past 10,000");
+    assert_matches_server(&store, &fake);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_sync_drops_contacts_and_activities_unlinked_in_the_crm() {
+    let (fake, hs, mut store) = world_on_fake(60, 9, Options::default()).await;
+    sync_once(&mut store, &hs).await;
+    let bundle = fake
+        .expected_deals()
+        .into_iter()
+        .find(|b| !b.stakeholders.is_empty() && b.activities.len() >= 2)
+        .expect("a deal with contacts and activities");
+    let contact = bundle.stakeholders[0].contact_id.clone();
+    let activity = bundle.activities[0].id.clone();
+    assert!(fake.unlink(&bundle.deal.id, Some(&contact), &[activity]));
+    let summary = engine::run(
+        &mut store,
+        &hs,
+        &SyncOptions {
+            full: true,
+            ..SyncOptions::default()
+        },
+        jiff::Timestamp::now,
+        |_| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.kind, store::sync::RunKind::Full);
+    assert_matches_server(&store, &fake);
 }

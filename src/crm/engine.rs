@@ -380,6 +380,8 @@ fn commit(
             Some(_) => {}
         }
         store::deals::upsert(tx, &deal, &remote.history)?;
+        // The CRM's associations are the whole truth for the deal: replace, never merge.
+        store::deals::clear_links(tx, &deal.id)?;
         ids.push(remote.deal.id.as_str());
     }
     let in_batch: BTreeSet<&str> = ids.iter().copied().collect();
@@ -425,6 +427,8 @@ mod tests {
         removed: Mutex<Vec<Removal>>,
         page: usize,
         fail_on_page_call: Mutex<Option<usize>>,
+        /// Deals whose contact and call were unlinked in the CRM.
+        unlinked: Mutex<BTreeSet<DealId>>,
         page_calls: AtomicU64,
         requests: AtomicU64,
     }
@@ -468,6 +472,7 @@ mod tests {
                 removed: Mutex::new(Vec::new()),
                 page,
                 fail_on_page_call: Mutex::new(None),
+                unlinked: Mutex::new(BTreeSet::new()),
                 page_calls: AtomicU64::new(0),
                 requests: AtomicU64::new(0),
             }
@@ -580,6 +585,10 @@ mod tests {
                     title: Some("CTO".into()),
                     created_at: None,
                 });
+                e.deal_companies.push((id.clone(), company.as_str().into()));
+                if self.unlinked.lock().unwrap().contains(id) {
+                    continue;
+                }
                 e.stakeholders.push(Stakeholder {
                     deal_id: id.clone(),
                     contact_id: contact.as_str().into(),
@@ -597,7 +606,6 @@ mod tests {
                     owner_id: Some("gone-owner".into()),
                     contact_ids: vec![contact.as_str().into(), "unknown-contact".into()],
                 });
-                e.deal_companies.push((id.clone(), company.as_str().into()));
             }
             Ok(e)
         }
@@ -773,6 +781,31 @@ mod tests {
             count(&store, "SELECT COUNT(*) FROM deals"),
             10,
             "archived, never deleted"
+        );
+    }
+
+    #[tokio::test]
+    async fn links_removed_in_the_crm_leave_the_cache_on_the_next_sync() {
+        let mut store = Store::open_in_memory().unwrap();
+        let crm = MemoryCrm::new(6, 4);
+        sync(&mut store, &crm, false).await.unwrap();
+        let links = |store: &Store| {
+            count(
+                store,
+                "SELECT (SELECT COUNT(*) FROM deal_contacts WHERE deal_id = '1003')
+                      + (SELECT COUNT(*) FROM activities WHERE deal_id = '1003')",
+            )
+        };
+        assert_eq!(links(&store), 2);
+        crm.unlinked.lock().unwrap().insert("1003".into());
+        crm.deals.lock().unwrap()[3].deal.last_modified = from_unix(300 * DAY);
+        let s = sync(&mut store, &crm, false).await.unwrap();
+        assert_eq!(s.counts.deals_changed, 1);
+        assert_eq!(links(&store), 0, "the unlinked contact and call are gone");
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM deal_contacts"),
+            5,
+            "other deals keep theirs"
         );
     }
 }

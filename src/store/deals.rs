@@ -94,6 +94,16 @@ pub fn last_modified(conn: &Connection, id: &DealId) -> Result<Option<Timestamp>
         .map(from_unix))
 }
 
+/// Forgets a deal's stakeholders and activities before a sync writes the CRM's current set, so
+/// that a contact unlinked or a call deleted in the CRM does not linger in the cache.
+pub fn clear_links(conn: &Connection, id: &DealId) -> Result<()> {
+    for table in ["deal_contacts", "activities"] {
+        conn.prepare_cached(&format!("DELETE FROM {table} WHERE deal_id = ?1"))?
+            .execute([id.as_str()])?;
+    }
+    Ok(())
+}
+
 /// Links a contact to a deal (or updates the link).
 pub fn upsert_stakeholder(conn: &Connection, s: &Stakeholder) -> Result<()> {
     conn.prepare_cached(

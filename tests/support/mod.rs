@@ -6,3 +6,4 @@
 #![allow(dead_code)]
 
 pub mod hubspot_fake;
+pub mod sync_check;

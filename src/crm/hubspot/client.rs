@@ -15,6 +15,12 @@ use std::time::Duration;
 /// HubSpot's own waits for 429s. 4xx other than 423/429 are never retried: they will not change.
 pub const MAX_ATTEMPTS: usize = 6;
 
+/// How many 429s one request waits out before giving up. A 429 says "later", not "broken" —
+/// another app on the same account may be spending the shared budget — so these waits do not
+/// use up the [`MAX_ATTEMPTS`] meant for failures; the cap only stops a sync that can never get
+/// through (about five minutes of ten-second windows).
+pub const MAX_RATE_LIMIT_WAITS: u32 = 30;
+
 /// A client for one HubSpot account.
 pub struct Client {
     http: reqwest::Client,
@@ -179,6 +185,32 @@ impl Client {
     }
 
     async fn attempt<T: DeserializeOwned>(
+        &self,
+        method: &Method,
+        url: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        budget: Budget,
+    ) -> Result<T, Attempt> {
+        let mut waits = 0;
+        loop {
+            match self.attempt_once(method, url, query, body, budget).await {
+                Err(Attempt::Transient {
+                    status: Some(429),
+                    wait: Some(wait),
+                    message,
+                }) if waits < MAX_RATE_LIMIT_WAITS => {
+                    waits += 1;
+                    self.retries.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(?wait, %message, "HubSpot rate limit hit; waiting");
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    async fn attempt_once<T: DeserializeOwned>(
         &self,
         method: &Method,
         url: &str,

@@ -50,6 +50,80 @@ impl HubSpot {
         self
     }
 
+    /// Pages through one search query, sorted ascending by `sort`, recording every deal's
+    /// modification time into `changes`, until the results run out (`None`) or the next page
+    /// would pass the search cap (`Some`: the last result seen, to re-anchor on).
+    async fn search_to_cap(
+        &self,
+        filters: Vec<serde_json::Value>,
+        sort: &str,
+        fallback: Timestamp,
+        changes: &mut BTreeMap<String, Timestamp>,
+    ) -> Result<Option<Change>, CrmError> {
+        let mut offset = 0usize;
+        let mut last: Option<Change> = None;
+        loop {
+            let body = json!({
+                "filterGroups": [{"filters": filters}],
+                "sorts": [{"propertyName": sort, "direction": "ASCENDING"}],
+                "properties": ["hs_lastmodifieddate"],
+                "limit": SEARCH_PAGE,
+                "after": offset.to_string(),
+            });
+            let page: Collection<Object> = self
+                .client
+                .post("/crm/v3/objects/deals/search", &body, Budget::Search)
+                .await?;
+            for o in &page.results {
+                let at = o
+                    .prop("hs_lastmodifieddate")
+                    .and_then(convert::parse_instant)
+                    .unwrap_or(fallback);
+                let entry = changes.entry(o.id.clone()).or_insert(at);
+                *entry = (*entry).max(at);
+                last = Some(Change {
+                    id: o.id.as_str().into(),
+                    modified_at: last.as_ref().map_or(at, |l| l.modified_at.max(at)),
+                });
+            }
+            offset += page.results.len();
+            if page.next_after().is_none() || page.results.is_empty() {
+                return Ok(None);
+            }
+            if offset + SEARCH_PAGE > self.search_cap {
+                // The next page would pass the cap (HubSpot answers 400).
+                return Ok(last);
+            }
+        }
+    }
+
+    /// Every deal modified exactly at `at`, walked in id order with `hs_object_id > last`
+    /// re-anchoring, so that no number of deals sharing one instant defeats the cap.
+    async fn drain_instant(
+        &self,
+        at: Timestamp,
+        changes: &mut BTreeMap<String, Timestamp>,
+    ) -> Result<(), CrmError> {
+        let mut after_id: Option<String> = None;
+        loop {
+            let mut filters = vec![search_filter(
+                "hs_lastmodifieddate",
+                "EQ",
+                at.as_millisecond().to_string(),
+            )];
+            if let Some(id) = &after_id {
+                filters.push(search_filter("hs_object_id", "GT", id.clone()));
+            }
+            match self
+                .search_to_cap(filters, "hs_object_id", at, changes)
+                .await?
+            {
+                None => return Ok(()),
+                Some(last) => after_id = Some(last.id.0),
+            }
+        }
+    }
+
     fn deal_properties(&self) -> Vec<String> {
         convert::DEAL_PROPERTIES
             .iter()
@@ -201,62 +275,26 @@ impl Connector for HubSpot {
         let mut changes: BTreeMap<String, Timestamp> = BTreeMap::new();
         let mut anchor = since;
         loop {
-            let mut offset = 0usize;
-            let mut last_seen: Option<Timestamp> = None;
-            let mut exhausted = true;
-            loop {
-                let body = json!({
-                    "filterGroups": [{"filters": [{
-                        "propertyName": "hs_lastmodifieddate",
-                        "operator": "GTE",
-                        "value": (anchor.as_millisecond()).to_string(),
-                    }]}],
-                    "sorts": [{"propertyName": "hs_lastmodifieddate", "direction": "ASCENDING"}],
-                    "properties": ["hs_lastmodifieddate"],
-                    "limit": SEARCH_PAGE,
-                    "after": offset.to_string(),
-                });
-                let page: Collection<Object> = self
-                    .client
-                    .post("/crm/v3/objects/deals/search", &body, Budget::Search)
-                    .await?;
-                for o in &page.results {
-                    let at = o
-                        .prop("hs_lastmodifieddate")
-                        .and_then(convert::parse_instant)
-                        .unwrap_or(anchor);
-                    last_seen = Some(last_seen.map_or(at, |l: Timestamp| l.max(at)));
-                    let entry = changes.entry(o.id.clone()).or_insert(at);
-                    *entry = (*entry).max(at);
-                }
-                offset += page.results.len();
-                if page.next_after().is_none() || page.results.is_empty() {
-                    break;
-                }
-                if offset + SEARCH_PAGE > self.search_cap {
-                    // The next page would pass the cap (HubSpot answers 400): start a new query
-                    // from the last timestamp seen.
-                    exhausted = false;
-                    break;
-                }
-            }
-            if exhausted {
+            let filters = vec![search_filter(
+                "hs_lastmodifieddate",
+                "GTE",
+                anchor.as_millisecond().to_string(),
+            )];
+            let Some(stop) = self
+                .search_to_cap(filters, "hs_lastmodifieddate", anchor, &mut changes)
+                .await?
+            else {
                 break;
-            }
-            match last_seen {
-                Some(t) if t > anchor => anchor = t,
-                // More than a whole capped query shares one timestamp: the engine falls back to
-                // a full scan rather than miss records.
-                _ => {
-                    return Err(CrmError::Decode {
-                        what: "incremental search".into(),
-                        message: format!(
-                            "more than {} deals share one modification time; run `dealtrace sync --full`",
-                            self.search_cap
-                        ),
-                    });
-                }
-            }
+            };
+            // The query stopped at the cap. Deals sharing the last instant seen may straddle
+            // the cut, and a crowd of them (a bulk import touches thousands at once) could fill
+            // a whole capped query, so that instant is walked by id; the next query starts
+            // just after it.
+            self.drain_instant(stop.modified_at, &mut changes).await?;
+            anchor = stop
+                .modified_at
+                .checked_add(jiff::SignedDuration::from_millis(1))
+                .unwrap_or(stop.modified_at);
         }
         let mut out: Vec<Change> = changes
             .into_iter()
@@ -441,4 +479,9 @@ impl Connector for HubSpot {
     fn request_counts(&self) -> (u64, u64) {
         self.client.counts()
     }
+}
+
+/// One search filter.
+fn search_filter(property: &str, operator: &str, value: String) -> serde_json::Value {
+    json!({"propertyName": property, "operator": operator, "value": value})
 }

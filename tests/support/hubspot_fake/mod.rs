@@ -36,8 +36,8 @@ pub use store::{CreatedNote, Obj};
 
 use dealtrace::demo::{DealBundle, DemoWorld, Planted};
 use dealtrace::domain::{
-    AmountChange, Company, Contact, Deal, DealHistory, DealId, Owner, Pipeline, StageChange,
-    StageId, Team,
+    ActivityId, AmountChange, Company, Contact, ContactId, Deal, DealHistory, DealId, Owner,
+    Pipeline, StageChange, StageId, Team,
 };
 use jiff::Timestamp;
 use limits::{Faults, Scripted, Window};
@@ -830,6 +830,37 @@ impl FakeHubSpot {
     pub fn archive_deal(&self, id: &DealId, at: Timestamp) {
         let mut s = self.state();
         s.store.live_deal_mut(id).bundle.deal.archived_at = Some(store::to_ms(at));
+    }
+
+    /// Removes the association between a deal and one of its contacts, and the deal's activities
+    /// (calls, meetings, emails, notes) with the ids given, as a user deleting them in HubSpot
+    /// does. The deal's `hs_lastmodifieddate` is left alone: whether association edits bump it
+    /// is not documented, so only a full sync is relied on to notice. Returns whether anything
+    /// was removed.
+    ///
+    /// # Panics
+    /// If there is no live deal `id`.
+    pub fn unlink(
+        &self,
+        id: &DealId,
+        contact: Option<&ContactId>,
+        activities: &[ActivityId],
+    ) -> bool {
+        let mut s = self.state();
+        let entry = s.store.live_deal_mut(id);
+        let mut bundle = entry.bundle.clone();
+        let kept = (entry.base_name.clone(), entry.touches, entry.visible_after);
+        let before = (bundle.stakeholders.len(), bundle.activities.len());
+        if let Some(c) = contact {
+            bundle.stakeholders.retain(|st| &st.contact_id != c);
+        }
+        bundle.activities.retain(|a| !activities.contains(&a.id));
+        let changed = before != (bundle.stakeholders.len(), bundle.activities.len());
+        // Re-adding re-indexes the engagements (they are found by position in the bundle).
+        s.store.add_deal(bundle);
+        let entry = s.store.live_deal_mut(id);
+        (entry.base_name, entry.touches, entry.visible_after) = kept;
+        changed
     }
 
     /// Touches the first `n` live deals (in id order) all at the same instant `at`, as a bulk
