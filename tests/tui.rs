@@ -108,3 +108,35 @@ fn tiny_and_resized_terminals_do_not_break() {
         assert!(app.selected < app.offset + app.page_rows());
     }
 }
+
+/// The last line of the screen, as text.
+fn status_line(app: &App) -> String {
+    let terminal = render(app);
+    let buffer = terminal.backend().buffer();
+    let y = app.height - 1;
+    (0..app.width)
+        .map(|x| buffer[(x, y)].symbol().to_owned())
+        .collect::<String>()
+}
+
+#[test]
+fn the_status_line_follows_a_background_sync() {
+    use dealtrace::crm::engine::SyncEvent;
+    let (mut app, _) = App::new("cache.sqlite".into(), 100, 12, false);
+    let mut list = demo_list(5);
+    list.is_demo = false;
+    app.update(Action::DealsLoaded(Ok(list)));
+    assert!(status_line(&app).contains("s sync"), "the key is offered");
+    app.update(Action::StartSync);
+    app.update(Action::SyncProgress(SyncEvent::Phase("deals")));
+    app.update(Action::SyncProgress(SyncEvent::Deals {
+        done: 150,
+        total: Some(400),
+    }));
+    insta::assert_snapshot!("syncing", status_line(&app));
+    app.update(Action::SyncFinished(Err(
+        "the CRM rejected the token (HTTP 401): check that HUBSPOT_TOKEN holds a current token"
+            .into(),
+    )));
+    insta::assert_snapshot!("sync_failed", status_line(&app));
+}

@@ -7,7 +7,7 @@ mod deals;
 mod demo;
 mod import;
 mod stats;
-mod sync;
+pub mod sync;
 
 use crate::cli::{Cli, Command, DealsCommand, ImportCommand};
 use crate::config::{self, Config};

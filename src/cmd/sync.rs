@@ -13,8 +13,9 @@ use jiff::Timestamp;
 use secrecy::SecretString;
 use std::io::IsTerminal;
 
-/// Builds the configured connector and runs one sync.
-pub(super) fn run(store: &mut Store, config: &Config, full: bool, json: bool) -> Result<()> {
+/// The connector the config describes, with its token from the environment. Fails with one
+/// sentence saying what to set when there is no CRM configured or no token.
+pub fn connector(config: &Config) -> Result<HubSpot> {
     let crm = &config.crm;
     if crm.kind != CrmKind::Hubspot {
         return Err(eyre!(
@@ -34,7 +35,7 @@ pub(super) fn run(store: &mut Store, config: &Config, full: bool, json: bool) ->
         &crm.token_env,
         crm.requests_per_10s,
     )?;
-    let connector = HubSpot::new(
+    Ok(HubSpot::new(
         client,
         FieldMap {
             deal_extra: crm.deal_properties.clone(),
@@ -43,7 +44,12 @@ pub(super) fn run(store: &mut Store, config: &Config, full: bool, json: bool) ->
             buying_center: crm.buying_center_property.clone(),
             currency: crm.currency.clone(),
         },
-    );
+    ))
+}
+
+/// Builds the configured connector and runs one sync.
+pub(super) fn run(store: &mut Store, config: &Config, full: bool, json: bool) -> Result<()> {
+    let connector = connector(config)?;
     let options = SyncOptions {
         full,
         ..SyncOptions::default()
@@ -121,11 +127,18 @@ impl Reporter {
 fn print_summary(s: &SyncSummary, json: bool) -> Result<()> {
     if json {
         println!("{}", serde_json::to_string_pretty(s)?);
-        return Ok(());
+    } else {
+        eprintln!("sync {}", one_line_summary(s));
     }
+    Ok(())
+}
+
+/// What a sync did, in one line: "full: 3 new, 1 changed, 0 removed; 40 requests, 0 retries;
+/// 2.1 s".
+pub fn one_line_summary(s: &SyncSummary) -> String {
     let c = &s.counts;
-    eprintln!(
-        "sync {}{}: {} new, {} changed, {} removed; {} requests, {} retries; {:.1} s",
+    format!(
+        "{}{}: {} new, {} changed, {} removed; {} requests, {} retries; {:.1} s",
         match s.kind {
             crate::store::sync::RunKind::Full => "full",
             crate::store::sync::RunKind::Incremental => "incremental",
@@ -137,6 +150,5 @@ fn print_summary(s: &SyncSummary, json: bool) -> Result<()> {
         c.requests,
         c.retries,
         s.seconds
-    );
-    Ok(())
+    )
 }

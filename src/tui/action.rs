@@ -1,5 +1,6 @@
 //! The one vocabulary of the UI: everything that can happen, as plain values.
 
+use crate::crm::engine::SyncEvent;
 use crate::store::deals::DealSummary;
 use jiff::Timestamp;
 
@@ -33,6 +34,12 @@ pub enum Action {
     Tick(Timestamp),
     /// The deal list finished loading from the cache.
     DealsLoaded(Result<DealList, String>),
+    /// The user asked for a sync from the CRM.
+    StartSync,
+    /// The background sync reports progress.
+    SyncProgress(SyncEvent),
+    /// The background sync ended: a one-line summary, or why it stopped.
+    SyncFinished(Result<String, String>),
 }
 
 /// What the loader read from the cache.
@@ -53,6 +60,8 @@ pub struct DealList {
 pub enum Command {
     /// Read the deal list from the cache in the background.
     LoadDeals,
+    /// Sync from the configured CRM in the background, reporting progress as actions.
+    Sync,
     /// Restore the terminal and exit.
     Quit,
 }

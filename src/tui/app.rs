@@ -2,6 +2,7 @@
 
 use super::action::{Action, Command, DealList};
 use super::theme::Theme;
+use crate::crm::engine::SyncEvent;
 use crate::store::deals::DealSummary;
 use crate::text::sanitize_line;
 use jiff::Timestamp;
@@ -19,6 +20,27 @@ pub enum Load {
     /// The list is loaded.
     Ready,
     /// The loader failed; the message says what to do.
+    Failed(String),
+}
+
+/// Where the background sync is.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum SyncState {
+    /// No sync since the UI opened.
+    #[default]
+    Idle,
+    /// Running: the phase, and deals committed of how many (when known).
+    Running {
+        /// "pipelines", "owners", "deals", "removals".
+        phase: &'static str,
+        /// Deals committed so far.
+        done: u64,
+        /// Deals expected, when known.
+        total: Option<u64>,
+    },
+    /// Finished: what it did, in one line.
+    Done(String),
+    /// Stopped: why, in one sentence (what it committed is kept).
     Failed(String),
 }
 
@@ -47,6 +69,8 @@ pub struct App {
     pub is_demo: bool,
     /// The clock, as of the last tick.
     pub clock: Option<Timestamp>,
+    /// The background sync.
+    pub sync: SyncState,
     /// Colours and emphasis.
     pub theme: Theme,
 }
@@ -66,6 +90,7 @@ impl App {
             last_sync: None,
             is_demo: false,
             clock: None,
+            sync: SyncState::Idle,
             theme: Theme::new(color),
         };
         (app, vec![Command::LoadDeals])
@@ -111,6 +136,44 @@ impl App {
             Action::Tick(now) => self.clock = Some(now),
             Action::DealsLoaded(Ok(list)) => self.loaded(list),
             Action::DealsLoaded(Err(message)) => self.load = Load::Failed(message),
+            Action::StartSync => {
+                // One sync at a time; a demo history has no CRM behind it.
+                if matches!(self.sync, SyncState::Running { .. }) {
+                    return Vec::new();
+                }
+                if self.is_demo {
+                    self.sync = SyncState::Failed(
+                        "this is a generated demo history: open your own cache to sync".into(),
+                    );
+                    return Vec::new();
+                }
+                self.sync = SyncState::Running {
+                    phase: "starting",
+                    done: 0,
+                    total: None,
+                };
+                return vec![Command::Sync];
+            }
+            Action::SyncProgress(event) => {
+                if let SyncState::Running { phase, done, total } = &mut self.sync {
+                    match event {
+                        SyncEvent::Phase(p) => *phase = p,
+                        SyncEvent::Deals { done: d, total: t } => {
+                            *done = d;
+                            *total = t;
+                        }
+                    }
+                }
+            }
+            Action::SyncFinished(result) => {
+                self.sync = match result {
+                    Ok(summary) => SyncState::Done(sanitize_line(&summary)),
+                    Err(message) => SyncState::Failed(sanitize_line(&message)),
+                };
+                // What landed is in the cache: show it (even after a failure, committed
+                // batches are kept).
+                return vec![Command::LoadDeals];
+            }
         }
         Vec::new()
     }
@@ -328,5 +391,49 @@ mod tests {
         assert_eq!(app.update(Action::Quit), vec![Command::Quit]);
         app.update(Action::DealsLoaded(Err("cannot read".into())));
         assert_eq!(app.load, Load::Failed("cannot read".into()));
+    }
+
+    #[test]
+    fn a_sync_runs_once_reports_progress_and_reloads_when_it_lands() {
+        let mut app = loaded(3, 24);
+        app.is_demo = false;
+        assert_eq!(app.update(Action::StartSync), vec![Command::Sync]);
+        assert_eq!(app.update(Action::StartSync), vec![], "one sync at a time");
+        app.update(Action::SyncProgress(SyncEvent::Phase("deals")));
+        app.update(Action::SyncProgress(SyncEvent::Deals {
+            done: 50,
+            total: Some(120),
+        }));
+        assert_eq!(
+            app.sync,
+            SyncState::Running {
+                phase: "deals",
+                done: 50,
+                total: Some(120)
+            }
+        );
+        assert_eq!(
+            app.update(Action::SyncFinished(Ok("2 new".into()))),
+            vec![Command::LoadDeals]
+        );
+        assert_eq!(app.sync, SyncState::Done("2 new".into()));
+        // Progress from a finished sync changes nothing.
+        app.update(Action::SyncProgress(SyncEvent::Phase("owners")));
+        assert_eq!(app.sync, SyncState::Done("2 new".into()));
+        assert_eq!(app.update(Action::StartSync), vec![Command::Sync]);
+        assert_eq!(
+            app.update(Action::SyncFinished(Err("no token\u{1b}[2J".into()))),
+            vec![Command::LoadDeals],
+            "what a failed sync committed is shown too"
+        );
+        assert_eq!(app.sync, SyncState::Failed("no token".into()));
+    }
+
+    #[test]
+    fn a_demo_history_is_not_synced() {
+        let mut app = loaded(3, 24);
+        assert!(app.is_demo);
+        assert_eq!(app.update(Action::StartSync), vec![]);
+        assert!(matches!(app.sync, SyncState::Failed(_)));
     }
 }

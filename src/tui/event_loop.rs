@@ -4,7 +4,7 @@ use super::action::{Action, Command, DealList};
 use super::app::App;
 use super::keys::actions_for;
 use super::views;
-use crate::config::UiConfig;
+use crate::config::{Config, UiConfig};
 use crate::store::{self, Store};
 use color_eyre::eyre::{Result, WrapErr};
 use futures_util::StreamExt;
@@ -21,14 +21,15 @@ const PANIC_FOR_TEST: &str = "DEALTRACE_TEST_PANIC";
 
 /// Takes over the terminal, runs the UI until the user quits, and restores the terminal — also
 /// when the loop fails or panics (ratatui's panic hook restores before the report prints).
-pub async fn run(db: PathBuf, ui: UiConfig) -> Result<()> {
+pub async fn run(db: PathBuf, config: Config) -> Result<()> {
+    let ui = config.ui.clone();
     let mut terminal = ratatui::init();
     if ui.mouse {
         install_mouse_restore_hook();
         // Mouse support is a nicety: a terminal that refuses it still gets the UI.
         let _ = execute!(std::io::stdout(), EnableMouseCapture);
     }
-    let result = main_loop(&mut terminal, db, &ui).await;
+    let result = main_loop(&mut terminal, db, &config).await;
     if ui.mouse {
         let _ = execute!(std::io::stdout(), DisableMouseCapture);
     }
@@ -45,7 +46,8 @@ fn install_mouse_restore_hook() {
     }));
 }
 
-async fn main_loop(terminal: &mut DefaultTerminal, db: PathBuf, ui: &UiConfig) -> Result<()> {
+async fn main_loop(terminal: &mut DefaultTerminal, db: PathBuf, config: &Config) -> Result<()> {
+    let ui: &UiConfig = &config.ui;
     let size = terminal.size().wrap_err("cannot read the terminal size")?;
     let color = ui.use_color(std::env::var("NO_COLOR").ok().as_deref());
     let label = db
@@ -63,6 +65,7 @@ async fn main_loop(terminal: &mut DefaultTerminal, db: PathBuf, ui: &UiConfig) -
             match command {
                 Command::Quit => return Ok(()),
                 Command::LoadDeals => spawn_load(db.clone(), tx.clone()),
+                Command::Sync => spawn_sync(db.clone(), config.clone(), tx.clone()),
             }
         }
         terminal
@@ -93,6 +96,43 @@ fn spawn_load(db: PathBuf, tx: mpsc::UnboundedSender<Action>) {
         // The receiver is gone only when the UI has quit; nothing is waiting for the result.
         let _ = tx.send(Action::DealsLoaded(result));
     });
+}
+
+/// Runs one sync on a thread of its own with its own runtime, so neither its requests nor its
+/// SQLite commits can hold up the draw loop; progress and the outcome come back as actions.
+/// The engine commits batch by batch, so quitting the UI mid-sync loses nothing but the batch
+/// in flight, and the next sync resumes.
+fn spawn_sync(db: PathBuf, config: Config, tx: mpsc::UnboundedSender<Action>) {
+    std::thread::spawn(move || {
+        let result = sync_now(&db, &config, &tx).map_err(|e| crate::cmd::one_line(&e));
+        // The receiver is gone only when the UI has quit.
+        let _ = tx.send(Action::SyncFinished(result));
+    });
+}
+
+fn sync_now(
+    db: &std::path::Path,
+    config: &Config,
+    tx: &mpsc::UnboundedSender<Action>,
+) -> Result<String> {
+    let connector = crate::cmd::sync::connector(config)?;
+    let mut store = Store::open(db)?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .wrap_err("cannot start the sync's runtime")?;
+    let summary = runtime
+        .block_on(crate::crm::engine::run(
+            &mut store,
+            &connector,
+            &crate::crm::engine::SyncOptions::default(),
+            Timestamp::now,
+            |event| {
+                let _ = tx.send(Action::SyncProgress(event));
+            },
+        ))
+        .wrap_err("the sync stopped; what it committed is kept and the next run resumes")?;
+    Ok(crate::cmd::sync::one_line_summary(&summary))
 }
 
 fn load(db: &std::path::Path) -> Result<DealList> {

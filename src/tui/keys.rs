@@ -40,6 +40,7 @@ pub fn key_action(key: &KeyEvent) -> Option<Action> {
         KeyCode::Char('G') | KeyCode::End => Action::Bottom,
         KeyCode::PageDown | KeyCode::Char(' ') => Action::PageDown,
         KeyCode::PageUp => Action::PageUp,
+        KeyCode::Char('s') => Action::StartSync,
         _ => return None,
     })
 }

@@ -22,5 +22,5 @@ pub fn run(db: &Path, config: &Config) -> Result<()> {
         .enable_all()
         .build()
         .wrap_err("cannot start the UI's runtime")?;
-    runtime.block_on(event_loop::run(db.to_owned(), config.ui.clone()))
+    runtime.block_on(event_loop::run(db.to_owned(), config.clone()))
 }

@@ -2,7 +2,7 @@
 
 pub mod deals;
 
-use super::app::{App, Load, ROWS_BOTTOM, ROWS_TOP};
+use super::app::{App, Load, ROWS_BOTTOM, ROWS_TOP, SyncState};
 use crate::domain::time::days_between;
 use crate::format::grouped;
 use ratatui::Frame;
@@ -62,8 +62,22 @@ fn status_line(app: &App) -> Line<'static> {
             None => format!("synced {}", crate::domain::time::ymd(at)),
         },
     };
-    let left = format!(" {} · {freshness}", app.cache_label);
-    let hints = "j/k move  g/G ends  q quit ";
+    let left = match &app.sync {
+        SyncState::Idle => format!(" {} · {freshness}", app.cache_label),
+        SyncState::Running { phase, done, total } => match total {
+            Some(t) => format!(" {} · syncing {phase}: {done}/{t} deals…", app.cache_label),
+            None if *done > 0 => format!(" {} · syncing {phase}: {done} deals…", app.cache_label),
+            None => format!(" {} · syncing {phase}…", app.cache_label),
+        },
+        SyncState::Done(summary) => format!(" {} · synced: {summary}", app.cache_label),
+        SyncState::Failed(why) => format!(" {} · sync stopped: {why}", app.cache_label),
+    };
+    // A demo history has no CRM behind it, so it is not offered a sync.
+    let hints = if app.is_demo {
+        "j/k move  g/G ends  q quit "
+    } else {
+        "j/k move  g/G ends  s sync  q quit "
+    };
     let width = usize::from(app.width);
     let pad = width.saturating_sub(left.chars().count() + hints.chars().count());
     if pad == 0 {
