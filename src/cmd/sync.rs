@@ -1,7 +1,6 @@
 //! `dealtrace sync`
 
 use crate::config::{Config, CrmKind};
-use crate::crm::connector::CrmError;
 use crate::crm::engine::{self, SyncEvent, SyncOptions, SyncSummary};
 use crate::crm::hubspot::client::Client;
 use crate::crm::hubspot::connector::HubSpot;
@@ -10,7 +9,6 @@ use crate::store::Store;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use jiff::Timestamp;
-use secrecy::SecretString;
 use std::io::IsTerminal;
 
 /// The connector the config describes, with its token from the environment. Fails with one
@@ -23,18 +21,8 @@ pub fn connector(config: &Config) -> Result<HubSpot> {
              `dealtrace import csv` for other CRMs' exports)"
         ));
     }
-    let token = std::env::var(&crm.token_env)
-        .ok()
-        .filter(|t| !t.trim().is_empty())
-        .ok_or_else(|| CrmError::MissingToken {
-            env_var: crm.token_env.clone(),
-        })?;
-    let client = Client::new(
-        &crm.base_url,
-        SecretString::from(token),
-        &crm.token_env,
-        crm.requests_per_10s,
-    )?;
+    let token = crate::crm::token::lookup(&crm.token_env)?;
+    let client = Client::new(&crm.base_url, token, &crm.token_env, crm.requests_per_10s)?;
     Ok(HubSpot::new(
         client,
         FieldMap {

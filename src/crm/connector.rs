@@ -66,7 +66,10 @@ pub struct Removal {
 #[derive(Debug, thiserror::Error)]
 pub enum CrmError {
     /// No token where the config says to look.
-    #[error("no CRM token: set the environment variable {env_var} to a private-app access token")]
+    #[error(
+        "no CRM token: set the environment variable {env_var} to a private-app access token \
+         (or store it in the OS keyring under service \"dealtrace\", user \"{env_var}\")"
+    )]
     MissingToken {
         /// The variable named by `crm.token_env`.
         env_var: String,

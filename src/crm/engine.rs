@@ -14,7 +14,7 @@ use crate::store::{self, Store, StoreError};
 use futures_util::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Checkpoint keys in `sync_state`.
 pub mod keys {
@@ -78,6 +78,9 @@ pub struct SyncSummary {
     pub counts: RunCounts,
     /// Wall time in seconds.
     pub seconds: f64,
+    /// Of that, seconds spent writing deal batches into the cache (the rest is fetching and
+    /// waiting on the CRM's rate limits), to show where the time goes.
+    pub write_seconds: f64,
 }
 
 /// Why a sync stopped.
@@ -130,7 +133,7 @@ pub async fn run<C: Connector>(
     })?;
 
     progress(SyncEvent::Phase("deals"));
-    let (kind, run, resumed) = if full {
+    let (kind, run, resumed, writing) = if full {
         let (run, resumed) = match resuming.as_deref().and_then(|r| r.parse::<i64>().ok()) {
             Some(run) => (run, true),
             None => {
@@ -151,16 +154,16 @@ pub async fn run<C: Connector>(
                 (run, false)
             }
         };
-        full_scan(store, crm, options, run, &now, &mut progress).await?;
-        (RunKind::Full, run, resumed)
+        let writing = full_scan(store, crm, options, run, &now, &mut progress).await?;
+        (RunKind::Full, run, resumed, writing)
     } else {
         let run = syncstore::start_run(store.conn(), source, RunKind::Incremental, now())?;
         let since = since
             .and_then(|s| s.parse::<i64>().ok())
             .map(crate::domain::time::from_unix)
             .unwrap_or(Timestamp::UNIX_EPOCH);
-        incremental(store, crm, options, run, since, &now, &mut progress).await?;
-        (RunKind::Incremental, run, false)
+        let writing = incremental(store, crm, options, run, since, &now, &mut progress).await?;
+        (RunKind::Incremental, run, false, writing)
     };
 
     let (requests, retries) = crm.request_counts();
@@ -186,6 +189,7 @@ pub async fn run<C: Connector>(
         resumed,
         counts,
         seconds: started.elapsed().as_secs_f64(),
+        write_seconds: writing.as_secs_f64(),
     })
 }
 
@@ -197,8 +201,9 @@ async fn full_scan<C: Connector>(
     run: i64,
     now: &impl Fn() -> Timestamp,
     progress: &mut impl FnMut(SyncEvent),
-) -> Result<(), SyncError> {
+) -> Result<Duration, SyncError> {
     let source = crm.source();
+    let mut writing = Duration::ZERO;
     let start_after = syncstore::state(store.conn(), source, keys::FULL_AFTER)?;
     let mut done: u64 = 0;
 
@@ -227,6 +232,7 @@ async fn full_scan<C: Connector>(
         let (deals, enrichment, next) = item?;
         let at = now();
         let n = deals.len() as u64;
+        let write_started = Instant::now();
         store.transaction(|tx| {
             let counts = commit(tx, source, &deals, &enrichment, Some(run))?;
             syncstore::add_to_run(tx, run, &counts)?;
@@ -253,10 +259,11 @@ async fn full_scan<C: Connector>(
             }
             Ok::<_, SyncError>(())
         })?;
+        writing += write_started.elapsed();
         done += n;
         progress(SyncEvent::Deals { done, total: None });
     }
-    Ok(())
+    Ok(writing)
 }
 
 /// Fetches what changed since the checkpoint (minus the overlap), then the removals.
@@ -268,8 +275,9 @@ async fn incremental<C: Connector>(
     since: Timestamp,
     now: &impl Fn() -> Timestamp,
     progress: &mut impl FnMut(SyncEvent),
-) -> Result<(), SyncError> {
+) -> Result<Duration, SyncError> {
     let source = crm.source();
+    let mut writing = Duration::ZERO;
     let query_from = since.checked_sub(options.overlap).unwrap_or(since);
     let query_started = now();
     let changes = crm.changed_since(query_from).await?;
@@ -295,6 +303,7 @@ async fn incremental<C: Connector>(
     while let Some(item) = batches.next().await {
         let (deals, enrichment, newest) = item?;
         let at = now();
+        let write_started = Instant::now();
         store.transaction(|tx| {
             let counts = commit(tx, source, &deals, &enrichment, None)?;
             syncstore::add_to_run(tx, run, &counts)?;
@@ -304,6 +313,7 @@ async fn incremental<C: Connector>(
             }
             Ok::<_, SyncError>(())
         })?;
+        writing += write_started.elapsed();
         done += deals.len() as u64;
         progress(SyncEvent::Deals {
             done,
@@ -338,7 +348,7 @@ async fn incremental<C: Connector>(
         syncstore::set_state(tx, source, keys::SINCE, &next.to_string(), at)?;
         Ok::<_, SyncError>(())
     })?;
-    Ok(())
+    Ok(writing)
 }
 
 /// Writes one batch: companies and contacts first (deals and links point at them), then deals

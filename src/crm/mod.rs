@@ -5,3 +5,4 @@ pub mod connector;
 pub mod csv;
 pub mod engine;
 pub mod hubspot;
+pub mod token;
