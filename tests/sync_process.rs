@@ -5,6 +5,7 @@ mod common;
 mod support;
 
 use common::Sandbox;
+use dealtrace::crm::engine::SyncOptions;
 use dealtrace::store::Store;
 use rand::rngs::ChaCha8Rng;
 use rand::{RngExt, SeedableRng};
@@ -176,10 +177,10 @@ async fn a_sync_killed_at_random_points_and_rerun_ends_equal() {
             assert_matches_server(&store, &fake);
         }
         // Resuming never refetches a committed page: each kill can cost at most the pages in
-        // flight (the engine's concurrency, 4) and the one being listed.
+        // flight (the engine's concurrency) and the one being listed.
         let pages = fake.expected_deals().len().div_ceil(50);
         assert!(
-            list_pages(&fake) <= pages + kills * 5,
+            list_pages(&fake) <= pages + kills * (SyncOptions::default().concurrency + 1),
             "seed {seed}: {} list pages for {pages} pages and {kills} kills",
             list_pages(&fake)
         );

@@ -163,6 +163,12 @@ pub trait Connector: Send + Sync {
     /// Companies, contacts, stakeholder links and activities of the given deals.
     fn enrich(&self, ids: &[DealId]) -> impl Future<Output = Result<Enrichment, CrmError>> + Send;
 
+    /// How many live deals the CRM holds, when it can say in one cheap request (for a progress
+    /// bar's length and ETA). `None` when it cannot; an error here is not worth failing for.
+    fn deal_count(&self) -> impl Future<Output = Option<u64>> + Send {
+        async { None }
+    }
+
     /// Deals deleted in the CRM.
     fn removed(&self) -> impl Future<Output = Result<Vec<Removal>, CrmError>> + Send;
 

@@ -448,6 +448,22 @@ impl Connector for HubSpot {
         Ok(out)
     }
 
+    async fn deal_count(&self) -> Option<u64> {
+        // Search reports `total` with any page; one result is the cheapest page there is.
+        let body = json!({"limit": 1, "properties": ["hs_object_id"]});
+        match self
+            .client
+            .post::<Collection<Object>>("/crm/v3/objects/deals/search", &body, Budget::Search)
+            .await
+        {
+            Ok(page) => page.total,
+            Err(e) => {
+                tracing::info!(error = %e, "cannot count deals; progress shows no total");
+                None
+            }
+        }
+    }
+
     async fn removed(&self) -> Result<Vec<Removal>, CrmError> {
         let mut out = Vec::new();
         let mut after: Option<String> = None;
