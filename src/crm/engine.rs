@@ -5,7 +5,8 @@
 //! the last committed batch without fetching it again. Listing (sequential: each page's cursor
 //! comes from the previous one) overlaps with enrichment of earlier pages, up to `concurrency`
 //! pages in flight, and commits happen strictly in page order so a checkpoint never runs ahead
-//! of the data.
+//! of the data. A full scan into a cache file commits on a writer thread of its own
+//! ([`writer`]), so fetching goes on while SQLite writes.
 
 use super::connector::{Connector, CrmError, Enrichment, RemoteDeal};
 use crate::domain::{CompanyId, DealId};
@@ -14,7 +15,10 @@ use crate::store::{self, Store, StoreError};
 use futures_util::StreamExt;
 use jiff::{SignedDuration, Timestamp};
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 use std::time::{Duration, Instant};
+
+mod writer;
 
 /// Checkpoint keys in `sync_state`.
 pub mod keys {
@@ -94,6 +98,13 @@ pub enum SyncError {
     /// The cache could not be written.
     #[error("cannot write the sync into the cache: {0}")]
     Store(#[from] StoreError),
+    /// The thread writing pages into the cache died without saying why (a bug: its panic is
+    /// in the log).
+    #[error(
+        "the sync's cache writer stopped unexpectedly; run sync again, it resumes from the last \
+         committed page"
+    )]
+    WriterLost,
 }
 
 impl From<rusqlite::Error> for SyncError {
@@ -238,45 +249,118 @@ async fn full_scan<C: Connector>(
     .buffered(options.concurrency.max(1));
     futures_util::pin_mut!(pages);
 
+    // A cache file gets a writer thread so fetching goes on while SQLite writes; an in-memory
+    // cache (tests) cannot be opened twice and commits inline.
+    let mut writer = if store.path() == Path::new(":memory:") {
+        None
+    } else {
+        Some(writer::PageWriter::spawn(store.path(), source, run)?)
+    };
+    let mut report = |ack: writer::Ack, writing: &mut Duration, done: &mut u64| {
+        *writing += ack.took;
+        *done += ack.deals;
+        progress(SyncEvent::Deals {
+            done: *done,
+            total: total.map(|t| t.max(*done)),
+        });
+    };
+    let mut failed: Option<SyncError> = None;
     while let Some(item) = pages.next().await {
-        let (deals, enrichment, next) = item?;
-        let at = now();
-        let n = deals.len() as u64;
-        let write_started = Instant::now();
-        store.transaction(|tx| {
-            let counts = commit(tx, source, &deals, &enrichment, Some(run))?;
-            syncstore::add_to_run(tx, run, &counts)?;
-            match &next {
-                Some(after) => syncstore::set_state(tx, source, keys::FULL_AFTER, after, at)?,
-                // The last page: the scan is complete, so what it did not see is gone.
-                None => {
-                    let removed = syncstore::archive_unseen(tx, source, run, at)?;
-                    syncstore::add_to_run(
-                        tx,
-                        run,
-                        &RunCounts {
-                            deals_removed: removed,
-                            ..Default::default()
-                        },
-                    )?;
-                    let started = syncstore::state(tx, source, keys::FULL_STARTED)?
-                        .unwrap_or_else(|| at.as_second().to_string());
-                    syncstore::set_state(tx, source, keys::SINCE, &started, at)?;
-                    for key in [keys::FULL_RUN, keys::FULL_AFTER, keys::FULL_STARTED] {
-                        syncstore::clear_state(tx, source, key)?;
-                    }
+        let (deals, enrichment, next) = match item {
+            Ok(page) => page,
+            Err(e) => {
+                failed = Some(e.into());
+                break;
+            }
+        };
+        let page = PageBatch {
+            deals,
+            enrichment,
+            next,
+            at: now(),
+        };
+        match &mut writer {
+            Some(w) => {
+                if !w.send(page).await {
+                    break; // The writer stopped; its error comes from `finish`.
+                }
+                for ack in w.committed() {
+                    report(ack, &mut writing, &mut done);
                 }
             }
-            Ok::<_, SyncError>(())
-        })?;
-        writing += write_started.elapsed();
-        done += n;
-        progress(SyncEvent::Deals {
-            done,
-            total: total.map(|t| t.max(done)),
-        });
+            None => {
+                let started = Instant::now();
+                if let Err(e) = store.transaction(|tx| commit_page(tx, source, run, &page)) {
+                    failed = Some(e);
+                    break;
+                }
+                let ack = writer::Ack {
+                    deals: page.deals.len() as u64,
+                    took: started.elapsed(),
+                };
+                report(ack, &mut writing, &mut done);
+            }
+        }
+    }
+    // Whatever was fetched before a failure is still committed (with its checkpoint), so the
+    // next run resumes after it.
+    if let Some(w) = writer {
+        let written = w.finish(|ack| report(ack, &mut writing, &mut done)).await;
+        if let Err(e) = written {
+            failed.get_or_insert(e);
+        }
+    }
+    if let Some(e) = failed {
+        return Err(e);
     }
     Ok(writing)
+}
+
+/// One page of a full scan, ready to commit.
+struct PageBatch {
+    /// The page's deals with their history.
+    deals: Vec<RemoteDeal>,
+    /// Their companies, contacts, stakeholders and activities.
+    enrichment: Enrichment,
+    /// The list cursor after this page; `None` on the last page.
+    next: Option<String>,
+    /// When the page was fetched.
+    at: Timestamp,
+}
+
+/// Commits one page of a full scan with the checkpoint after it; the last page also completes
+/// the scan (archiving what it did not see) in the same transaction.
+fn commit_page(
+    tx: &rusqlite::Connection,
+    source: &str,
+    run: i64,
+    page: &PageBatch,
+) -> Result<(), SyncError> {
+    let at = page.at;
+    let counts = commit(tx, source, &page.deals, &page.enrichment, Some(run))?;
+    syncstore::add_to_run(tx, run, &counts)?;
+    match &page.next {
+        Some(after) => syncstore::set_state(tx, source, keys::FULL_AFTER, after, at)?,
+        // The last page: the scan is complete, so what it did not see is gone.
+        None => {
+            let removed = syncstore::archive_unseen(tx, source, run, at)?;
+            syncstore::add_to_run(
+                tx,
+                run,
+                &RunCounts {
+                    deals_removed: removed,
+                    ..Default::default()
+                },
+            )?;
+            let started = syncstore::state(tx, source, keys::FULL_STARTED)?
+                .unwrap_or_else(|| at.as_second().to_string());
+            syncstore::set_state(tx, source, keys::SINCE, &started, at)?;
+            for key in [keys::FULL_RUN, keys::FULL_AFTER, keys::FULL_STARTED] {
+                syncstore::clear_state(tx, source, key)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Fetches what changed since the checkpoint (minus the overlap), then the removals.
@@ -852,6 +936,56 @@ mod tests {
             count(&store, "SELECT COUNT(*) FROM deal_contacts"),
             5,
             "other deals keep theirs"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_sync_into_a_file_commits_on_the_writer_and_resumes_after_a_failure() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.sqlite");
+        let mut store = Store::open(&path).unwrap();
+        let crm = MemoryCrm::new(23, 5);
+        *crm.fail_on_page_call.lock().unwrap() = Some(3);
+        let err = sync(&mut store, &crm, false).await.unwrap_err();
+        assert!(matches!(err, SyncError::Crm(_)), "the fetch error: {err}");
+        assert_eq!(
+            count(&store, "SELECT COUNT(*) FROM deals"),
+            15,
+            "every page fetched before the failure was committed by the writer"
+        );
+        assert_eq!(
+            store::sync::state(store.conn(), "hubspot", keys::FULL_AFTER)
+                .unwrap()
+                .as_deref(),
+            Some("15")
+        );
+
+        *crm.fail_on_page_call.lock().unwrap() = None;
+        let mut events = Vec::new();
+        let s = run(&mut store, &crm, &SyncOptions::default(), clock(), |e| {
+            events.push(e)
+        })
+        .await
+        .unwrap();
+        assert!(s.resumed);
+        assert_eq!(
+            s.counts.deals_new, 23,
+            "the run's counts span both attempts"
+        );
+        assert!(s.write_seconds > 0.0);
+        assert!(events.contains(&SyncEvent::Deals {
+            done: 23,
+            total: Some(23)
+        }));
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM deals"), 23);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM activities"), 23);
+        assert_eq!(
+            count(
+                &store,
+                "SELECT COUNT(*) FROM sync_state WHERE key LIKE 'full.%'"
+            ),
+            0,
+            "the scan completed"
         );
     }
 }
