@@ -18,6 +18,17 @@ async fn world_on_fake(deals: usize, seed: u64, options: Options) -> (FakeHubSpo
     (fake, hs, Store::open_in_memory().unwrap())
 }
 
+/// One full sync (`--full`) on the real clock.
+async fn full_sync(store: &mut Store, hs: &HubSpot) -> engine::SyncSummary {
+    let options = SyncOptions {
+        full: true,
+        ..SyncOptions::default()
+    };
+    engine::run(store, hs, &options, jiff::Timestamp::now, |_| {})
+        .await
+        .unwrap()
+}
+
 /// One sync with default options on the real clock.
 async fn sync_once(store: &mut Store, hs: &HubSpot) -> engine::SyncSummary {
     engine::run(
@@ -216,18 +227,58 @@ async fn a_full_sync_drops_contacts_and_activities_unlinked_in_the_crm() {
     let contact = bundle.stakeholders[0].contact_id.clone();
     let activity = bundle.activities[0].id.clone();
     assert!(fake.unlink(&bundle.deal.id, Some(&contact), &[activity]));
-    let summary = engine::run(
-        &mut store,
-        &hs,
-        &SyncOptions {
-            full: true,
-            ..SyncOptions::default()
-        },
-        jiff::Timestamp::now,
-        |_| {},
-    )
-    .await
-    .unwrap();
+    let summary = full_sync(&mut store, &hs).await;
     assert_eq!(summary.kind, store::sync::RunKind::Full);
     assert_matches_server(&store, &fake);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activity_on_two_deals_is_kept_on_both_and_leaves_each_on_its_own() {
+    let (fake, hs, mut store) = world_on_fake(40, 12, Options::default()).await;
+    let deals = fake.expected_deals();
+    let with_activity = deals
+        .iter()
+        .find(|b| !b.activities.is_empty())
+        .expect("a deal with activities");
+    let (first, activity) = (
+        with_activity.deal.id.clone(),
+        with_activity.activities[0].clone(),
+    );
+    let other = deals
+        .iter()
+        .map(|b| b.deal.id.clone())
+        .find(|id| *id != first)
+        .expect("a second deal");
+    fake.share_activity(&activity.id, &other);
+    full_sync(&mut store, &hs).await;
+    assert_matches_server(&store, &fake);
+    let on = |deal: &dealtrace::domain::DealId, store: &Store| {
+        store::activities::for_deal(store.conn(), deal)
+            .unwrap()
+            .iter()
+            // The cache keys engagements as "<kind>-<HubSpot id>".
+            .any(|a| a.id.as_str().ends_with(&format!("-{}", activity.id)))
+    };
+    assert!(on(&first, &store) && on(&other, &store));
+    let rows: i64 = store
+        .conn()
+        .query_row(
+            "SELECT COUNT(*) FROM activities WHERE id LIKE '%-' || ?1",
+            [activity.id.as_str()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 1, "stored once, linked twice");
+
+    // Taken off the deal it was first seen on: it stays on the other.
+    assert!(fake.unlink(&first, None, std::slice::from_ref(&activity.id)));
+    full_sync(&mut store, &hs).await;
+    assert_matches_server(&store, &fake);
+    assert!(!on(&first, &store) && on(&other, &store));
+
+    // Taken off the last deal: it is gone.
+    assert!(fake.unlink(&other, None, std::slice::from_ref(&activity.id)));
+    full_sync(&mut store, &hs).await;
+    assert_matches_server(&store, &fake);
+    assert!(!on(&other, &store));
 }

@@ -344,14 +344,7 @@ fn commit_page(
         // The last page: the scan is complete, so what it did not see is gone.
         None => {
             let removed = syncstore::archive_unseen(tx, source, run, at)?;
-            syncstore::add_to_run(
-                tx,
-                run,
-                &RunCounts {
-                    deals_removed: removed,
-                    ..Default::default()
-                },
-            )?;
+            add_removed(tx, run, removed)?;
             let started = syncstore::state(tx, source, keys::FULL_STARTED)?
                 .unwrap_or_else(|| at.as_second().to_string());
             syncstore::set_state(tx, source, keys::SINCE, &started, at)?;
@@ -428,14 +421,7 @@ async fn incremental<C: Connector>(
                 removed += 1;
             }
         }
-        syncstore::add_to_run(
-            tx,
-            run,
-            &RunCounts {
-                deals_removed: removed,
-                ..Default::default()
-            },
-        )?;
+        add_removed(tx, run, removed)?;
         // Every change made before the search ran is now in the cache; the next run starts its
         // query from here, minus the overlap that covers search-index lag and clock skew.
         let current = syncstore::state(tx, source, keys::SINCE)?
@@ -446,6 +432,18 @@ async fn incremental<C: Connector>(
         Ok::<_, SyncError>(())
     })?;
     Ok(writing)
+}
+
+/// Adds `removed` archived deals to the run's counts.
+fn add_removed(tx: &rusqlite::Connection, run: i64, removed: i64) -> Result<(), StoreError> {
+    syncstore::add_to_run(
+        tx,
+        run,
+        &RunCounts {
+            deals_removed: removed,
+            ..Default::default()
+        },
+    )
 }
 
 /// Writes one batch: companies and contacts first (deals and links point at them), then deals

@@ -97,11 +97,9 @@ pub fn last_modified(conn: &Connection, id: &DealId) -> Result<Option<Timestamp>
 /// Forgets a deal's stakeholders and activities before a sync writes the CRM's current set, so
 /// that a contact unlinked or a call deleted in the CRM does not linger in the cache.
 pub fn clear_links(conn: &Connection, id: &DealId) -> Result<()> {
-    for table in ["deal_contacts", "activities"] {
-        conn.prepare_cached(&format!("DELETE FROM {table} WHERE deal_id = ?1"))?
-            .execute([id.as_str()])?;
-    }
-    Ok(())
+    conn.prepare_cached("DELETE FROM deal_contacts WHERE deal_id = ?1")?
+        .execute([id.as_str()])?;
+    super::activities::unlink_deal(conn, id)
 }
 
 /// Links a contact to a deal (or updates the link).
@@ -226,7 +224,8 @@ pub fn stakeholders(conn: &Connection, id: &DealId) -> Result<Vec<StakeholderVie
         "SELECT dc.contact_id, dc.role, dc.added_at, c.name, c.title, c.email,
                 (SELECT MAX(a.occurred_at) FROM activity_contacts ac
                    JOIN activities a ON a.id = ac.activity_id
-                  WHERE ac.contact_id = dc.contact_id AND a.deal_id = dc.deal_id) AS last_engaged
+                   JOIN deal_activity_links l ON l.activity_id = a.id
+                  WHERE ac.contact_id = dc.contact_id AND l.deal_id = dc.deal_id) AS last_engaged
            FROM deal_contacts dc JOIN contacts c ON c.id = dc.contact_id
           WHERE dc.deal_id = ?1
           ORDER BY last_engaged IS NULL, last_engaged DESC, c.name",

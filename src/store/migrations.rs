@@ -264,12 +264,31 @@ CREATE TABLE sync_runs (
 ALTER TABLE deals ADD COLUMN sync_run INTEGER;
 "#;
 
+/// Migration 3: activities on several deals. A CRM engagement can be associated with more than
+/// one deal (an email about two opportunities at one company). `activities.deal_id` keeps the
+/// first deal it was seen on; `activity_deals` holds each further deal, so the common case of
+/// one deal costs no extra row. `deal_activity_links` lists every (deal, activity) pair for
+/// readers that want them all.
+const V3: &str = r#"
+CREATE TABLE activity_deals (
+    activity_id TEXT NOT NULL REFERENCES activities(id) ON DELETE CASCADE,
+    deal_id     TEXT NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+    PRIMARY KEY (deal_id, activity_id)
+) WITHOUT ROWID;
+CREATE INDEX activity_deals_activity ON activity_deals(activity_id);
+
+CREATE VIEW deal_activity_links (deal_id, activity_id) AS
+    SELECT deal_id, id FROM activities
+    UNION ALL
+    SELECT deal_id, activity_id FROM activity_deals;
+"#;
+
 /// Every migration, oldest first. The cache's `user_version` is the number applied.
 pub fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
 }
 
-static MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2)];
+static MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2), M::up(V3)];
 
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {

@@ -140,15 +140,29 @@ pub fn assert_matches_server(store: &Store, fake: &FakeHubSpot) {
         )
     };
     assert_eq!(live_rows("deal_contacts"), stakeholders, "stakeholder rows");
-    assert_eq!(live_rows("activities"), activities, "activity rows");
+    assert_eq!(
+        live_rows("deal_activity_links"),
+        activities,
+        "activity links (an activity on two deals counts on each)"
+    );
     assert_eq!(
         count(
             store,
-            "SELECT COUNT(*) FROM activity_contacts ac JOIN activities a ON a.id = ac.activity_id
-             JOIN deals d ON d.id = a.deal_id WHERE d.archived_at IS NULL"
+            "SELECT COUNT(*) FROM activity_contacts ac
+             JOIN deal_activity_links l ON l.activity_id = ac.activity_id
+             JOIN deals d ON d.id = l.deal_id WHERE d.archived_at IS NULL"
         ),
         participants,
         "activity participant rows"
+    );
+    assert_eq!(
+        count(
+            store,
+            "SELECT COUNT(*) FROM activities a WHERE NOT EXISTS
+               (SELECT 1 FROM deal_activity_links l WHERE l.activity_id = a.id)"
+        ),
+        0,
+        "no activity is left on no deal"
     );
     let violations = count(store, "SELECT COUNT(*) FROM pragma_foreign_key_check");
     assert_eq!(violations, 0, "foreign keys hold");

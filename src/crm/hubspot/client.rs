@@ -271,12 +271,19 @@ impl Client {
                 .and_then(|v| v.trim().parse::<u64>().ok())
         };
         if number("x-hubspot-ratelimit-remaining") == Some(0) {
+            // The window is spent, but a rolling window frees a slot as soon as its oldest
+            // request ages out: pause for one slot's share of the window, not for the whole
+            // window (which stalled a whole page chain for 10 s each time our own limiter used
+            // the budget to the last request). If something else is spending the budget too,
+            // the 429 that may follow says how long to wait.
             let interval = number("x-hubspot-ratelimit-interval-milliseconds").unwrap_or(10_000);
-            tracing::info!(
-                interval,
+            let max = number("x-hubspot-ratelimit-max").unwrap_or(100).max(1);
+            let pause = Duration::from_millis(interval.min(10_000) / max);
+            tracing::debug!(
+                ?pause,
                 "HubSpot reports the rate-limit window spent; pausing"
             );
-            tokio::time::sleep(Duration::from_millis(interval.min(10_000))).await;
+            tokio::time::sleep(pause).await;
         }
     }
 }

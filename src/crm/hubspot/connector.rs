@@ -369,13 +369,14 @@ impl Connector for HubSpot {
 
         // Engagement records, their contacts, and which deal each belongs to.
         for ((object, kind, properties), links) in convert::ENGAGEMENTS.iter().zip(&engagements) {
-            let mut deal_of: BTreeMap<String, String> = BTreeMap::new();
+            // An engagement can be on several deals of the batch; it is kept on each.
+            let mut deal_of: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
             for r in links {
                 for t in &r.to {
-                    // An engagement on several deals is kept once, on the first.
                     deal_of
                         .entry(t.to_object_id.clone())
-                        .or_insert_with(|| r.from.id.clone());
+                        .or_default()
+                        .insert(r.from.id.clone());
                 }
             }
             let engagement_ids: Vec<String> = deal_of.keys().cloned().collect();
@@ -399,16 +400,18 @@ impl Connector for HubSpot {
                 })
                 .collect();
             for o in &records {
-                let Some(deal) = deal_of.get(&o.id) else {
+                let Some(deals) = deal_of.get(&o.id) else {
                     continue;
                 };
-                if let Some(mut a) = convert::activity(o, *kind, deal) {
-                    let mut who = people.get(o.id.as_str()).cloned().unwrap_or_default();
-                    who.sort();
-                    who.dedup();
-                    contact_ids.extend(who.iter().cloned());
-                    a.contact_ids = who.into_iter().map(Into::into).collect();
-                    out.activities.push(a);
+                let mut who = people.get(o.id.as_str()).cloned().unwrap_or_default();
+                who.sort();
+                who.dedup();
+                contact_ids.extend(who.iter().cloned());
+                for deal in deals {
+                    if let Some(mut a) = convert::activity(o, *kind, deal) {
+                        a.contact_ids = who.iter().cloned().map(Into::into).collect();
+                        out.activities.push(a);
+                    }
                 }
             }
         }

@@ -863,6 +863,32 @@ impl FakeHubSpot {
         changed
     }
 
+    /// Associates activity `activity` (of any live deal) with live deal `other` too, as logging
+    /// one email against two deals does. Like [`FakeHubSpot::unlink`], leaves
+    /// `hs_lastmodifieddate` alone.
+    ///
+    /// # Panics
+    /// If there is no live deal `other` or no activity `activity`.
+    pub fn share_activity(&self, activity: &ActivityId, other: &DealId) {
+        let mut s = self.state();
+        let mut found = s
+            .store
+            .deals
+            .values()
+            .flat_map(|e| e.bundle.activities.iter())
+            .find(|a| &a.id == activity)
+            .cloned()
+            .unwrap_or_else(|| panic!("the fake HubSpot has no activity {activity}"));
+        found.deal_id = other.clone();
+        let entry = s.store.live_deal_mut(other);
+        let mut bundle = entry.bundle.clone();
+        let kept = (entry.base_name.clone(), entry.touches, entry.visible_after);
+        bundle.activities.push(found);
+        s.store.add_deal(bundle);
+        let entry = s.store.live_deal_mut(other);
+        (entry.base_name, entry.touches, entry.visible_after) = kept;
+    }
+
     /// Touches the first `n` live deals (in id order) all at the same instant `at`, as a bulk
     /// import does: the case where one timestamp can hold more results than search's cap.
     /// Returns the ids touched.

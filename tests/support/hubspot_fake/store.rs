@@ -374,8 +374,15 @@ impl Store {
         let id = must_id(bundle.deal.id.as_str(), "deal");
         if let Some(old) = self.deals.remove(&id) {
             for a in &old.bundle.activities {
-                if let Some(aid) = numeric_id(a.id.as_str()) {
+                if let Some(aid) = numeric_id(a.id.as_str())
+                    && self
+                        .engagements
+                        .get(&aid)
+                        .is_some_and(|l| l.deal == Some(id))
+                {
                     self.engagements.remove(&aid);
+                    // An engagement this deal shared with another stays findable there.
+                    self.locate_engagement(aid);
                 }
             }
         }
@@ -402,6 +409,23 @@ impl Store {
                 visible_after: None,
             },
         );
+    }
+
+    /// Points the engagement index at a deal that holds engagement `aid`, if any does.
+    fn locate_engagement(&mut self, aid: u64) {
+        let found = self.deals.iter().find_map(|(did, e)| {
+            e.bundle
+                .activities
+                .iter()
+                .position(|a| numeric_id(a.id.as_str()) == Some(aid))
+                .map(|idx| EngLoc {
+                    deal: Some(*did),
+                    idx,
+                })
+        });
+        if let Some(loc) = found {
+            self.engagements.insert(aid, loc);
+        }
     }
 
     /// Adds (or replaces) a company.
