@@ -125,10 +125,16 @@ impl HubSpot {
     }
 
     fn deal_properties(&self) -> Vec<String> {
+        let entered = self
+            .flags
+            .read()
+            .map(|f| convert::stage_entered_properties(&f))
+            .unwrap_or_default();
         convert::DEAL_PROPERTIES
             .iter()
             .map(|s| (*s).to_owned())
             .chain(self.fields.deal_extra.iter().cloned())
+            .chain(entered)
             .collect()
     }
 

@@ -33,6 +33,20 @@ pub const DEAL_PROPERTIES: &[&str] = &[
 /// Deal properties whose history a sync requests.
 pub const DEAL_HISTORY: &[&str] = &["dealstage", "amount", "closedate"];
 
+/// The prefix of the stage-entry properties HubSpot keeps per stage ([2nd] CRM-APIS §1 note 3:
+/// `hs_v2_date_entered_<stageId>`, the last time the deal entered that stage).
+pub const STAGE_ENTERED_PREFIX: &str = "hs_v2_date_entered_";
+
+/// The stage-entry property of every stage in `flags`, sorted.
+pub fn stage_entered_properties(flags: &StageFlags) -> Vec<String> {
+    let stages: std::collections::BTreeSet<&str> =
+        flags.keys().map(|(_, stage)| stage.as_str()).collect();
+    stages
+        .into_iter()
+        .map(|s| format!("{STAGE_ENTERED_PREFIX}{s}"))
+        .collect()
+}
+
 /// Company properties every sync requests.
 pub const COMPANY_PROPERTIES: &[&str] = &["name", "domain", "industry", "numberofemployees"];
 
@@ -250,9 +264,41 @@ pub fn deal(o: &Object, flags: &StageFlags, fields: &FieldMap) -> Result<RemoteD
         properties,
     };
     Ok(RemoteDeal {
-        history: history(o),
+        history: with_stage_entries(history(o), o),
         deal,
     })
+}
+
+/// Fills in stages the returned history lacks from the stage-entry properties. The history is
+/// the authority (it has every entry, in order); the properties only add a stage it does not
+/// show at all: HubSpot can return a shortened history (a deal imported mid-pipeline, a long
+/// record), while `hs_v2_date_entered_<stage>` still says when the deal entered it.
+fn with_stage_entries(mut history: DealHistory, o: &Object) -> DealHistory {
+    let shown: std::collections::HashSet<String> = history
+        .stages
+        .iter()
+        .map(|c| c.stage_id.as_str().to_owned())
+        .collect();
+    let mut added = false;
+    for (name, value) in &o.properties {
+        let Some(stage) = name.strip_prefix(STAGE_ENTERED_PREFIX) else {
+            continue;
+        };
+        if shown.contains(stage) {
+            continue;
+        }
+        if let Some(at) = value.as_deref().and_then(parse_instant) {
+            history.stages.push(StageChange {
+                at,
+                stage_id: stage.into(),
+            });
+            added = true;
+        }
+    }
+    if added {
+        history.stages.sort_by_key(|c| c.at);
+    }
+    history
 }
 
 /// The field history of a deal. HubSpot lists a property's values newest first; the cache keeps
@@ -631,5 +677,48 @@ mod tests {
             Some(DealRole::EconomicBuyer)
         );
         assert_eq!(role(&[t(Some("Legal"))]), None);
+    }
+
+    #[test]
+    fn stage_entry_dates_fill_in_only_stages_the_history_lacks() {
+        let o: Object = serde_json::from_value(serde_json::json!({
+            "id": "1",
+            "properties": {
+                "hs_v2_date_entered_appointmentscheduled": "2026-01-05T10:00:00Z",
+                "hs_v2_date_entered_presentationscheduled": "2026-02-01T09:00:00.000Z",
+                "hs_v2_date_entered_decisionmakerboughtin": null,
+                "hs_v2_date_entered_closedwon": "2026-03-01T12:00:00Z"
+            },
+            "propertiesWithHistory": {
+                "dealstage": [
+                    {"value": "closedwon", "timestamp": "2026-03-01T12:00:00Z"}
+                ]
+            }
+        }))
+        .unwrap();
+        let stages: Vec<(String, i64)> = with_stage_entries(history(&o), &o)
+            .stages
+            .iter()
+            .map(|c| (c.stage_id.as_str().to_owned(), c.at.as_second()))
+            .collect();
+        let at = |s: &str| s.parse::<Timestamp>().unwrap().as_second();
+        assert_eq!(
+            stages,
+            vec![
+                ("appointmentscheduled".into(), at("2026-01-05T10:00:00Z")),
+                ("presentationscheduled".into(), at("2026-02-01T09:00:00Z")),
+                ("closedwon".into(), at("2026-03-01T12:00:00Z")),
+            ],
+            "filled in, in time order; a null entry date and the stage the history shows add nothing"
+        );
+        let flags = StageFlags::from([
+            (("default".into(), "b".into()), (false, false)),
+            (("default".into(), "a".into()), (false, false)),
+            (("other".into(), "a".into()), (true, true)),
+        ]);
+        assert_eq!(
+            stage_entered_properties(&flags),
+            vec!["hs_v2_date_entered_a", "hs_v2_date_entered_b"]
+        );
     }
 }

@@ -138,6 +138,8 @@ struct Want {
     history: Vec<String>,
     /// v3 `associations` (types to inline).
     associations: Vec<Obj>,
+    /// History values returned per property, newest first (`Options::history_retained`).
+    history_limit: Option<usize>,
 }
 
 /// One record as `SimplePublicObject(WithAssociations)`.
@@ -166,7 +168,8 @@ fn record_json(store: &Store, view: View<'_>, want: &Want, search_defaults: bool
     if !want.history.is_empty() {
         let mut h = Map::new();
         for name in &want.history {
-            if let Some(entries) = store.history(view, name) {
+            if let Some(mut entries) = store.history(view, name) {
+                entries.truncate(want.history_limit.unwrap_or(usize::MAX));
                 h.insert(name.clone(), Value::Array(entries));
             }
         }
@@ -229,8 +232,9 @@ fn v3_types(from: Obj, to: Obj, types: &[AssocType], to_id: u64) -> Vec<Value> {
         .collect()
 }
 
-fn want_from_query(q: &Query<'_>) -> Want {
+fn want_from_query(ctx: &Ctx<'_>, q: &Query<'_>) -> Want {
     Want {
+        history_limit: ctx.opts.history_retained,
         properties: q.list("properties"),
         history: q.list("propertiesWithHistory").unwrap_or_default(),
         associations: q
@@ -330,7 +334,7 @@ pub fn owner(store: &Store, ctx: &Ctx<'_>, id: &str, q: &Query<'_>) -> Reply {
 
 /// `GET /crm/v3/objects/{type}` (CRM-APIS 1.2): id-ordered pages behind opaque cursors.
 pub fn list(store: &Store, ctx: &Ctx<'_>, obj: Obj, q: &Query<'_>) -> Reply {
-    let want = want_from_query(q);
+    let want = want_from_query(ctx, q);
     let limit = match q.limit(10) {
         Ok(n) => n,
         Err(e) => return Reply::bad(ctx.seq, &e),
@@ -377,7 +381,7 @@ pub fn list(store: &Store, ctx: &Ctx<'_>, obj: Obj, q: &Query<'_>) -> Reply {
 /// `GET /crm/v3/objects/{type}/{id}`.
 pub fn read(store: &Store, ctx: &Ctx<'_>, obj: Obj, id: &str, q: &Query<'_>) -> Reply {
     let archived = q.flag("archived").unwrap_or(false);
-    let want = want_from_query(q);
+    let want = want_from_query(ctx, q);
     id.parse()
         .ok()
         .and_then(|id| store.view(obj, id, archived))
@@ -472,6 +476,7 @@ pub fn batch_read(store: &Store, ctx: &Ctx<'_>, obj: Obj, q: &Query<'_>, body: &
         properties,
         history,
         associations: Vec::new(),
+        history_limit: ctx.opts.history_retained,
     };
     let started = Timestamp::now();
     let mut seen = std::collections::HashSet::new();

@@ -121,6 +121,11 @@ pub struct Options {
     pub association_ids_as_strings: bool,
     /// Keep request bodies in the log (off saves memory in big benchmarks).
     pub log_bodies: bool,
+    /// If set, `propertiesWithHistory` returns only this many newest values per property, as
+    /// for a deal imported into HubSpot mid-pipeline or one whose early history HubSpot no
+    /// longer returns; the stage-entry properties (`hs_v2_date_entered_<stage>`) still know
+    /// when each stage was (last) entered.
+    pub history_retained: Option<usize>,
 }
 
 impl Default for Options {
@@ -143,6 +148,7 @@ impl Default for Options {
             batch_history_limit: None,
             association_ids_as_strings: false,
             log_bodies: true,
+            history_retained: None,
         }
     }
 }
