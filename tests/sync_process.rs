@@ -299,3 +299,65 @@ async fn the_tui_syncs_in_the_background_and_shows_what_landed() {
     let store = Store::open(&sandbox.db()).expect("open cache");
     assert_matches_server(&store, &fake);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_draws_a_progress_bar_on_a_terminal_and_plain_lines_otherwise() {
+    use expectrl::{Eof, Expect, Session};
+    let fake = fake_world(
+        150,
+        4,
+        Options {
+            latency: Duration::from_millis(5),
+            ..Options::default()
+        },
+    )
+    .await;
+
+    // Not a terminal: one line per phase and per thousand deals, then the summary.
+    let (plain, config) = configured(&fake);
+    let out = sync_command(&plain, &config, &fake.token())
+        .output()
+        .expect("run sync");
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let deals = fake.expected_deals().len();
+    for line in [
+        "sync: pipelines".to_owned(),
+        "sync: deals".to_owned(),
+        format!("sync: {deals}/{deals} deals"),
+        format!("sync full: {deals} new, 0 changed, 0 removed"),
+    ] {
+        assert!(stderr.contains(&line), "{line:?} in {stderr}");
+    }
+    assert!(
+        !stderr.contains('\u{1b}'),
+        "no escape sequences in plain output"
+    );
+
+    // A terminal: an indicatif bar with the count, the rate and an ETA, cleared at the end.
+    let (tty, config) = configured(&fake);
+    let mut cmd = tty.command();
+    cmd.arg("--config")
+        .arg(&config)
+        .arg("sync")
+        .env("HUBSPOT_TOKEN", fake.token())
+        .env("TERM", "xterm-256color");
+    let shown = tokio::task::spawn_blocking(move || {
+        let mut session = Session::spawn(cmd).expect("spawn dealtrace sync in a pty");
+        session.set_expect_timeout(Some(Duration::from_secs(30)));
+        let out = session.expect(Eof).expect("sync finishes");
+        String::from_utf8_lossy(out.as_bytes()).into_owned()
+    })
+    .await
+    .expect("the pty session");
+    assert!(
+        shown.contains(&format!("/{deals} deals")),
+        "the count of the total: {shown:?}"
+    );
+    assert!(shown.contains("/s ["), "a rate is shown: {shown:?}");
+    assert!(shown.contains("ETA "), "an ETA is shown: {shown:?}");
+    assert!(
+        shown.contains(&format!("sync full: {deals} new")),
+        "the summary follows the bar: {shown:?}"
+    );
+}

@@ -73,8 +73,19 @@ impl Reporter {
             let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
             bar.set_style(
                 ProgressStyle::with_template(
-                    "{spinner} {msg:10} {pos} deals {per_sec} [{elapsed_precise}] {wide_bar} {eta}",
+                    "{spinner} {msg:10} {human_pos}/{human_len} deals {rate} [{elapsed_precise}] \
+                     {wide_bar} ETA {eta}",
                 )
+                .map(|style| {
+                    // indicatif's own {per_sec} prints four decimals; whole deals per second read
+                    // better.
+                    style.with_key(
+                        "rate",
+                        |state: &indicatif::ProgressState, w: &mut dyn std::fmt::Write| {
+                            let _ = write!(w, "{:.0}/s", state.per_sec());
+                        },
+                    )
+                })
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
             );
             bar
