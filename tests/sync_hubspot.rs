@@ -308,3 +308,35 @@ async fn a_shortened_stage_history_is_completed_from_stage_entry_dates() {
     }
     assert!(completed > 20, "{completed} deals had stages filled in");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_longer_than_the_window_never_exceeds_the_budget_in_any_window() {
+    // Enough deals that the budgeted requests outnumber one window's budget, so the limiter
+    // has to hold requests back (this takes a little over 10 s of real time).
+    let (fake, hs, mut store) = world_on_fake(500, 31, Options::hubspot(100)).await;
+    let summary = sync_once(&mut store, &hs).await;
+    let budgeted = fake
+        .requests()
+        .iter()
+        .filter(|r| r.class == support::hubspot_fake::Class::App)
+        .count();
+    assert!(
+        budgeted > 100,
+        "the run needed more than one window ({budgeted})"
+    );
+    assert!(
+        fake.requests_in_any_window(
+            Duration::from_secs(10),
+            Some(support::hubspot_fake::Class::App)
+        ) <= 100
+    );
+    assert!(
+        fake.requests_in_any_window(
+            Duration::from_secs(1),
+            Some(support::hubspot_fake::Class::Search)
+        ) <= 5
+    );
+    assert_eq!(fake.count_status(429), 0, "the server never had to refuse");
+    assert_eq!(summary.counts.retries, 0);
+    assert_matches_server(&store, &fake);
+}
