@@ -74,6 +74,9 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Every decision trace or review, for analysis elsewhere (stdout).
+    #[command(subcommand)]
+    Export(ExportCommand),
     /// What the cache holds: counts per table, date range, last sync.
     Stats {
         /// Print JSON instead of text.
@@ -94,6 +97,32 @@ pub struct DemoArgs {
     /// The day the history ends ("now" in the demo), as YYYY-MM-DD (default: 2026-11-23).
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<jiff::civil::Date>,
+}
+
+/// `dealtrace export …`
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Every decision trace, by deal and time.
+    Traces {
+        /// One JSON object per line, or CSV with a header.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+    },
+    /// Every review, oldest first.
+    Reviews {
+        /// One JSON object per line, or CSV with a header.
+        #[arg(long, value_enum, default_value_t = ExportFormat::Jsonl)]
+        format: ExportFormat,
+    },
+}
+
+/// `--format` values of `export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    /// JSON Lines: one object per line, nested fields as JSON.
+    Jsonl,
+    /// CSV with a header row; nested fields (state, reasons, lesson candidates) as JSON text.
+    Csv,
 }
 
 /// `dealtrace import …`

@@ -5,11 +5,12 @@
 
 mod deals;
 mod demo;
+mod export;
 mod import;
 mod stats;
 pub mod sync;
 
-use crate::cli::{Cli, Command, DealsCommand, ImportCommand};
+use crate::cli::{Cli, Command, DealsCommand, ExportCommand, ImportCommand};
 use crate::config::{self, Config};
 use crate::store::{self, Store};
 use color_eyre::eyre::{Result, WrapErr, eyre};
@@ -92,6 +93,13 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Sync { full, json }) => {
             let mut store = open_store(&db)?;
             sync::run(&mut store, &config, full, json)
+        }
+        Some(Command::Export(what)) => {
+            let store = open_existing(&db)?;
+            match what {
+                ExportCommand::Traces { format } => export::traces(&store, format),
+                ExportCommand::Reviews { format } => export::reviews(&store, format),
+            }
         }
         Some(Command::Stats { json }) => {
             let store = open_existing(&db)?;

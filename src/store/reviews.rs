@@ -122,6 +122,17 @@ pub fn get(conn: &Connection, id: &str) -> Result<Option<Review>> {
     }))
 }
 
+/// Every review, oldest first.
+pub fn all(conn: &Connection) -> Result<Vec<Review>> {
+    let ids: Vec<String> = conn
+        .prepare("SELECT id FROM reviews ORDER BY created_at, id")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    ids.iter()
+        .filter_map(|id| get(conn, id).transpose())
+        .collect()
+}
+
 /// The ids of a deal's reviews, oldest first.
 pub fn ids_for_deal(conn: &Connection, deal: &DealId) -> Result<Vec<String>> {
     Ok(conn

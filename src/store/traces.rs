@@ -88,15 +88,31 @@ pub fn for_deal(conn: &Connection, deal: &DealId) -> Result<Vec<DecisionTrace>> 
         ))?
         .query_map([deal.as_str()], from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    rows.into_iter()
-        .map(|(mut trace, state)| {
-            trace.state = serde_json::from_str(&state).map_err(|_| StoreError::Invalid {
-                what: "trace state",
-                value: state,
-            })?;
-            Ok(trace)
-        })
-        .collect()
+    rows.into_iter().map(with_state).collect()
+}
+
+/// Every trace, by deal and then in the order of the decisions, passed to `each` one at a time
+/// so that an export of any size runs in constant memory.
+pub fn each(
+    conn: &Connection,
+    mut each: impl FnMut(DecisionTrace) -> std::result::Result<(), StoreError>,
+) -> Result<()> {
+    let mut stmt = conn.prepare(&format!(
+        "SELECT {COLUMNS} FROM decision_traces ORDER BY deal_id, at, id"
+    ))?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        each(with_state(from_row(row)?)?)?;
+    }
+    Ok(())
+}
+
+fn with_state((mut trace, state): (DecisionTrace, String)) -> Result<DecisionTrace> {
+    trace.state = serde_json::from_str(&state).map_err(|_| StoreError::Invalid {
+        what: "trace state",
+        value: state,
+    })?;
+    Ok(trace)
 }
 
 #[cfg(test)]
@@ -150,5 +166,42 @@ mod tests {
             for_deal(store.conn(), &"d0".into()).unwrap(),
             vec![bare, trace]
         );
+    }
+
+    #[test]
+    fn every_trace_comes_out_by_deal_then_time() {
+        let store = seeded(2);
+        let trace = |id: &str, deal: &str, day: i64| DecisionTrace {
+            id: id.into(),
+            review_id: None,
+            deal_id: deal.into(),
+            at: from_unix(day * DAY),
+            stage_id: None,
+            state: Default::default(),
+            actor: "Ada".into(),
+            action: "Called the CFO".into(),
+            recommendation: None,
+            rationale: String::new(),
+            expected_outcome: String::new(),
+            expected_by: None,
+            actual_outcome: None,
+            followed: None,
+            created_at: from_unix(60 * DAY),
+            updated_at: from_unix(60 * DAY),
+        };
+        for t in [
+            trace("t3", "d1", 1),
+            trace("t2", "d0", 9),
+            trace("t1", "d0", 3),
+        ] {
+            upsert(store.conn(), &t).unwrap();
+        }
+        let mut seen = Vec::new();
+        each(store.conn(), |t| {
+            seen.push(t.id);
+            Ok(())
+        })
+        .unwrap();
+        assert_eq!(seen, ["t1", "t2", "t3"]);
     }
 }
