@@ -11,6 +11,7 @@ pub mod ids;
 pub mod lesson;
 pub mod people;
 pub mod review;
+pub mod taxonomy;
 pub mod time;
 
 pub use activity::{Activity, ActivityKind, Direction};
@@ -27,4 +28,5 @@ pub use review::{
     DecisionTrace, LessonCandidate, ReasonEntry, Recommendation, Review, ReviewOutcome,
     ReviewStatus,
 };
+pub use taxonomy::{Reason, ReasonProblem, Taxonomy};
 pub use time::{DAY, days_between};
