@@ -7,17 +7,11 @@ use common::Sandbox;
 use serde_json::Value;
 
 fn dealtrace(sandbox: &Sandbox) -> Command {
-    Command::from_std(sandbox.command())
+    sandbox.cli()
 }
 
 fn json(sandbox: &Sandbox, args: &[&str]) -> Value {
-    let out = dealtrace(sandbox)
-        .args(args)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+    sandbox.json(args)
 }
 
 fn stderr_line(out: &std::process::Output) -> String {

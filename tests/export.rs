@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::Sandbox;
+use common::{Sandbox, succeed};
 use dealtrace::domain::time::{DAY, from_unix};
 use dealtrace::domain::{
     DecisionTrace, LessonCandidate, ReasonEntry, Recommendation, Review, ReviewOutcome,
@@ -91,16 +91,7 @@ fn reviewed() -> (Sandbox, String) {
 }
 
 fn export(sb: &Sandbox, what: &str, format: &str) -> String {
-    let out = sb
-        .command()
-        .args(["export", what, "--format", format])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = succeed(sb.cli().args(["export", what, "--format", format]));
     String::from_utf8(out.stdout).unwrap()
 }
 

@@ -3,7 +3,7 @@
 mod common;
 
 use assert_cmd::Command;
-use common::Sandbox;
+use common::{Sandbox, succeed};
 use rusqlite::Connection;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -19,45 +19,30 @@ fn asset(name: &str) -> PathBuf {
 }
 
 fn dealtrace(sb: &Sandbox) -> Command {
-    Command::from_std(sb.command())
+    sb.cli()
 }
 
 /// Runs an import that must succeed and returns its `--json` report.
 fn import_json(sb: &Sandbox, file: &Path, extra: &[&str]) -> Value {
-    let out = dealtrace(sb)
-        .args(["import", "csv"])
-        .arg(file)
-        .args(extra)
-        .arg("--json")
-        .assert()
-        .success()
-        .get_output()
-        .clone();
+    let out = succeed(
+        dealtrace(sb)
+            .args(["import", "csv"])
+            .arg(file)
+            .args(extra)
+            .arg("--json"),
+    );
     serde_json::from_slice(&out.stdout).expect("stdout is JSON")
 }
 
 /// Runs an import that must succeed and returns its stderr.
 fn import_text(sb: &Sandbox, file: &Path, extra: &[&str]) -> String {
-    let out = dealtrace(sb)
-        .args(["import", "csv"])
-        .arg(file)
-        .args(extra)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
+    let out = succeed(dealtrace(sb).args(["import", "csv"]).arg(file).args(extra));
     assert!(out.stdout.is_empty(), "the text summary goes to stderr");
     String::from_utf8(out.stderr).expect("UTF-8 stderr")
 }
 
 fn json(sb: &Sandbox, args: &[&str]) -> Value {
-    let out = dealtrace(sb)
-        .args(args)
-        .assert()
-        .success()
-        .get_output()
-        .clone();
-    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+    sb.json(args)
 }
 
 fn deals_by_id(sb: &Sandbox) -> std::collections::BTreeMap<String, Value> {

@@ -6,7 +6,7 @@
 
 use crate::cli::ExportFormat;
 use crate::domain::{DecisionTrace, Review};
-use crate::store::{self, Store, StoreError};
+use crate::store::{self, Store};
 use crate::text::sanitize_block;
 use color_eyre::eyre::{Result, WrapErr};
 use std::io::{IsTerminal, Write};
@@ -50,21 +50,15 @@ pub const REVIEW_COLUMNS: [&str; 12] = [
 
 /// Writes every decision trace to stdout.
 pub(super) fn traces(store: &Store, format: ExportFormat) -> Result<()> {
-    let mut out = Output::new(format, &TRACE_COLUMNS);
-    store::traces::each(store.conn(), |t| {
-        out.record(&t, || trace_row(&t))
-            .map_err(|e| StoreError::Invalid {
-                what: "export output",
-                value: e.to_string(),
-            })
-    })
-    .wrap_err("cannot export the traces")?;
+    let mut out = Output::new(format, &TRACE_COLUMNS)?;
+    store::traces::each(store.conn(), |t| out.record(&t, || trace_row(&t)))
+        .wrap_err("cannot export the traces")?;
     out.finish()
 }
 
 /// Writes every review to stdout.
 pub(super) fn reviews(store: &Store, format: ExportFormat) -> Result<()> {
-    let mut out = Output::new(format, &REVIEW_COLUMNS);
+    let mut out = Output::new(format, &REVIEW_COLUMNS)?;
     for r in store::reviews::all(store.conn()).wrap_err("cannot read the reviews")? {
         out.record(&r, || review_row(&r))?;
     }
@@ -74,28 +68,31 @@ pub(super) fn reviews(store: &Store, format: ExportFormat) -> Result<()> {
 /// Stdout as JSON Lines or CSV. Text typed by people (and CRM text quoted in it) could carry
 /// escape sequences: JSON escapes them anyway; CSV cells are made inert when stdout is a
 /// terminal, and left byte-exact when it is a file or a pipe.
-struct Output {
-    format: ExportFormat,
-    terminal: bool,
-    csv: Option<csv::Writer<std::io::BufWriter<std::io::Stdout>>>,
-    json: std::io::BufWriter<std::io::Stdout>,
+enum Output {
+    Jsonl(std::io::BufWriter<std::io::Stdout>),
+    Csv {
+        // Boxed: the CSV writer carries its own buffer, and the output lives once per export.
+        writer: Box<csv::Writer<std::io::Stdout>>,
+        terminal: bool,
+    },
 }
 
 impl Output {
-    fn new(format: ExportFormat, columns: &[&str]) -> Output {
-        let terminal = std::io::stdout().is_terminal();
-        let mut csv = (format == ExportFormat::Csv)
-            .then(|| csv::Writer::from_writer(std::io::BufWriter::new(std::io::stdout())));
-        if let Some(w) = &mut csv {
-            // The header is written even for an empty export, so readers always see the schema.
-            let _ = w.write_record(columns);
-        }
-        Output {
-            format,
-            terminal,
-            csv,
-            json: std::io::BufWriter::new(std::io::stdout()),
-        }
+    fn new(format: ExportFormat, columns: &[&str]) -> Result<Output> {
+        let stdout = std::io::stdout();
+        Ok(match format {
+            ExportFormat::Jsonl => Output::Jsonl(std::io::BufWriter::new(stdout)),
+            ExportFormat::Csv => {
+                let terminal = stdout.is_terminal();
+                // csv buffers on its own. The header is written even for an empty export, so
+                // readers always see the schema.
+                let mut writer = Box::new(csv::Writer::from_writer(stdout));
+                writer
+                    .write_record(columns)
+                    .wrap_err("cannot write to stdout")?;
+                Output::Csv { writer, terminal }
+            }
+        })
     }
 
     fn record<T: serde::Serialize>(
@@ -103,30 +100,30 @@ impl Output {
         value: &T,
         row: impl FnOnce() -> Vec<String>,
     ) -> Result<()> {
-        match (self.format, &mut self.csv) {
-            (ExportFormat::Csv, Some(w)) => {
+        match self {
+            Output::Jsonl(out) => {
+                serde_json::to_writer(&mut *out, value).wrap_err("cannot write to stdout")?;
+                out.write_all(b"\n").wrap_err("cannot write to stdout")?;
+            }
+            Output::Csv { writer, terminal } => {
                 let mut cells = row();
-                if self.terminal {
+                if *terminal {
                     cells = cells.iter().map(|c| sanitize_block(c)).collect();
                 }
-                w.write_record(&cells).wrap_err("cannot write to stdout")?;
-            }
-            _ => {
-                serde_json::to_writer(&mut self.json, value).wrap_err("cannot write to stdout")?;
-                self.json
-                    .write_all(b"\n")
+                writer
+                    .write_record(&cells)
                     .wrap_err("cannot write to stdout")?;
             }
         }
         Ok(())
     }
 
-    fn finish(mut self) -> Result<()> {
-        if let Some(w) = &mut self.csv {
-            w.flush().wrap_err("cannot write to stdout")?;
+    fn finish(self) -> Result<()> {
+        match self {
+            Output::Jsonl(mut out) => out.flush(),
+            Output::Csv { mut writer, .. } => writer.flush(),
         }
-        self.json.flush().wrap_err("cannot write to stdout")?;
-        Ok(())
+        .wrap_err("cannot write to stdout")
     }
 }
 

@@ -220,11 +220,7 @@ async fn full_scan<C: Connector>(
     let start_after = syncstore::state(store.conn(), source, keys::FULL_AFTER)?;
     // A resumed scan has already committed some deals: count them, so the bar and its ETA
     // start where the last run stopped.
-    let mut done: u64 = store.conn().query_row(
-        "SELECT COUNT(*) FROM deals WHERE source = ?1 AND sync_run = ?2",
-        rusqlite::params![source, run],
-        |r| r.get::<_, i64>(0),
-    )? as u64;
+    let mut done = syncstore::seen_by_run(store.conn(), source, run)?;
     let total = crm.deal_count().await;
     progress(SyncEvent::Deals { done, total });
 

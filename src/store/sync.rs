@@ -147,6 +147,13 @@ pub fn mark_seen(conn: &Connection, run: i64, deal_ids: &[&str]) -> Result<()> {
     Ok(())
 }
 
+/// How many of the source's deals the full-scan `run` has committed so far.
+pub fn seen_by_run(conn: &Connection, source: &str, run: i64) -> Result<u64> {
+    Ok(conn
+        .prepare_cached("SELECT COUNT(*) FROM deals WHERE source = ?1 AND sync_run = ?2")?
+        .query_row(params![source, run], |r| r.get::<_, i64>(0))? as u64)
+}
+
 /// After a complete full scan: archives the source's live deals the scan did not see, and
 /// returns how many. Nothing is deleted: reviews and traces of those deals stay.
 pub fn archive_unseen(conn: &Connection, source: &str, run: i64, now: Timestamp) -> Result<i64> {

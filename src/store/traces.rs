@@ -93,16 +93,19 @@ pub fn for_deal(conn: &Connection, deal: &DealId) -> Result<Vec<DecisionTrace>> 
 
 /// Every trace, by deal and then in the order of the decisions, passed to `each` one at a time
 /// so that an export of any size runs in constant memory.
-pub fn each(
+pub fn each<E: From<StoreError>>(
     conn: &Connection,
-    mut each: impl FnMut(DecisionTrace) -> std::result::Result<(), StoreError>,
-) -> Result<()> {
-    let mut stmt = conn.prepare(&format!(
-        "SELECT {COLUMNS} FROM decision_traces ORDER BY deal_id, at, id"
-    ))?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        each(with_state(from_row(row)?)?)?;
+    mut each: impl FnMut(DecisionTrace) -> std::result::Result<(), E>,
+) -> std::result::Result<(), E> {
+    let store_err = |e: rusqlite::Error| E::from(StoreError::Sqlite(e));
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT {COLUMNS} FROM decision_traces ORDER BY deal_id, at, id"
+        ))
+        .map_err(store_err)?;
+    let mut rows = stmt.query([]).map_err(store_err)?;
+    while let Some(row) = rows.next().map_err(store_err)? {
+        each(with_state(from_row(row).map_err(store_err)?)?)?;
     }
     Ok(())
 }
@@ -199,7 +202,7 @@ mod tests {
         let mut seen = Vec::new();
         each(store.conn(), |t| {
             seen.push(t.id);
-            Ok(())
+            Ok::<_, StoreError>(())
         })
         .unwrap();
         assert_eq!(seen, ["t1", "t2", "t3"]);

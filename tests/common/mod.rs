@@ -42,6 +42,16 @@ impl Sandbox {
         cmd
     }
 
+    /// The binary as an `assert_cmd` command, for `.assert()` chains.
+    pub fn cli(&self) -> assert_cmd::Command {
+        assert_cmd::Command::from_std(self.command())
+    }
+
+    /// Runs dealtrace with `args`, which must succeed, and parses its stdout as JSON.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        serde_json::from_slice(&succeed(self.cli().args(args)).stdout).expect("stdout is JSON")
+    }
+
     /// The environment every spawned dealtrace gets.
     pub fn isolate(&self, cmd: &mut Command) {
         let home = self.dir.path();
@@ -73,6 +83,11 @@ impl Sandbox {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// Runs `cmd`, which must succeed, and returns what it printed.
+pub fn succeed(cmd: &mut assert_cmd::Command) -> std::process::Output {
+    cmd.assert().success().get_output().clone()
 }
 
 /// SHA-256 over every table, rows in primary-key order, values tagged by type.

@@ -151,8 +151,26 @@ impl Client {
             if attempts_ref.fetch_add(1, Ordering::Relaxed) > 0 {
                 self.retries.fetch_add(1, Ordering::Relaxed);
             }
-            self.attempt::<T>(method_ref, url_ref, query, body, budget)
-                .await
+            // 429s are waited out here, outside the backoff's attempts (see MAX_RATE_LIMIT_WAITS).
+            let mut waits = 0;
+            loop {
+                match self
+                    .attempt::<T>(method_ref, url_ref, query, body, budget)
+                    .await
+                {
+                    Err(Attempt::Transient {
+                        status: Some(429),
+                        wait: Some(wait),
+                        message,
+                    }) if waits < MAX_RATE_LIMIT_WAITS => {
+                        waits += 1;
+                        self.retries.fetch_add(1, Ordering::Relaxed);
+                        tracing::info!(?wait, %message, "HubSpot rate limit hit; waiting");
+                        tokio::time::sleep(wait).await;
+                    }
+                    other => return other,
+                }
+            }
         })
         .retry(backoff)
         .when(|e: &Attempt| matches!(e, Attempt::Transient { .. }))
@@ -184,33 +202,8 @@ impl Client {
         })
     }
 
+    /// One request, refused or answered.
     async fn attempt<T: DeserializeOwned>(
-        &self,
-        method: &Method,
-        url: &str,
-        query: &[(&str, String)],
-        body: Option<&serde_json::Value>,
-        budget: Budget,
-    ) -> Result<T, Attempt> {
-        let mut waits = 0;
-        loop {
-            match self.attempt_once(method, url, query, body, budget).await {
-                Err(Attempt::Transient {
-                    status: Some(429),
-                    wait: Some(wait),
-                    message,
-                }) if waits < MAX_RATE_LIMIT_WAITS => {
-                    waits += 1;
-                    self.retries.fetch_add(1, Ordering::Relaxed);
-                    tracing::info!(?wait, %message, "HubSpot rate limit hit; waiting");
-                    tokio::time::sleep(wait).await;
-                }
-                other => return other,
-            }
-        }
-    }
-
-    async fn attempt_once<T: DeserializeOwned>(
         &self,
         method: &Method,
         url: &str,

@@ -852,21 +852,29 @@ impl FakeHubSpot {
         contact: Option<&ContactId>,
         activities: &[ActivityId],
     ) -> bool {
+        self.edit_bundle(id, |bundle| {
+            let before = (bundle.stakeholders.len(), bundle.activities.len());
+            if let Some(c) = contact {
+                bundle.stakeholders.retain(|st| &st.contact_id != c);
+            }
+            bundle.activities.retain(|a| !activities.contains(&a.id));
+            before != (bundle.stakeholders.len(), bundle.activities.len())
+        })
+    }
+
+    /// Edits a live deal's bundle as a user editing its associations would: the deal is
+    /// re-added, which re-indexes its engagements (they are found by position in the bundle),
+    /// while its name, edit count and search visibility stay as they were.
+    fn edit_bundle<T>(&self, id: &DealId, edit: impl FnOnce(&mut DealBundle) -> T) -> T {
         let mut s = self.state();
         let entry = s.store.live_deal_mut(id);
         let mut bundle = entry.bundle.clone();
         let kept = (entry.base_name.clone(), entry.touches, entry.visible_after);
-        let before = (bundle.stakeholders.len(), bundle.activities.len());
-        if let Some(c) = contact {
-            bundle.stakeholders.retain(|st| &st.contact_id != c);
-        }
-        bundle.activities.retain(|a| !activities.contains(&a.id));
-        let changed = before != (bundle.stakeholders.len(), bundle.activities.len());
-        // Re-adding re-indexes the engagements (they are found by position in the bundle).
+        let result = edit(&mut bundle);
         s.store.add_deal(bundle);
         let entry = s.store.live_deal_mut(id);
         (entry.base_name, entry.touches, entry.visible_after) = kept;
-        changed
+        result
     }
 
     /// Associates activity `activity` (of any live deal) with live deal `other` too, as logging
@@ -876,8 +884,8 @@ impl FakeHubSpot {
     /// # Panics
     /// If there is no live deal `other` or no activity `activity`.
     pub fn share_activity(&self, activity: &ActivityId, other: &DealId) {
-        let mut s = self.state();
-        let mut found = s
+        let mut found = self
+            .state()
             .store
             .deals
             .values()
@@ -886,13 +894,7 @@ impl FakeHubSpot {
             .cloned()
             .unwrap_or_else(|| panic!("the fake HubSpot has no activity {activity}"));
         found.deal_id = other.clone();
-        let entry = s.store.live_deal_mut(other);
-        let mut bundle = entry.bundle.clone();
-        let kept = (entry.base_name.clone(), entry.touches, entry.visible_after);
-        bundle.activities.push(found);
-        s.store.add_deal(bundle);
-        let entry = s.store.live_deal_mut(other);
-        (entry.base_name, entry.touches, entry.visible_after) = kept;
+        self.edit_bundle(other, |bundle| bundle.activities.push(found));
     }
 
     /// Touches the first `n` live deals (in id order) all at the same instant `at`, as a bulk
