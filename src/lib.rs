@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod format;
 pub mod logging;
+pub mod review;
 pub mod store;
 pub mod text;
 pub mod tui;

@@ -283,12 +283,52 @@ CREATE VIEW deal_activity_links (deal_id, activity_id) AS
     SELECT deal_id, activity_id FROM activity_deals;
 "#;
 
+/// Migration 4: the review workstation. `review_revisions` keeps every saved final version of a
+/// review (its JSON, with its traces), so amending never loses what was signed off.
+/// `deal_review_marks` records when a deal was last looked at in a review, which the queue
+/// uses to show only what happened since. `writeback_queue` holds notes to post to the CRM;
+/// `marker` is written into each note so that a post whose answer was lost can be found again
+/// instead of posted twice.
+const V4: &str = r#"
+CREATE TABLE review_revisions (
+    review_id     TEXT NOT NULL REFERENCES reviews(id) ON DELETE CASCADE,
+    revision      INTEGER NOT NULL,
+    saved_at      INTEGER NOT NULL,
+    saved_by      TEXT NOT NULL,
+    snapshot_json TEXT NOT NULL,
+    PRIMARY KEY (review_id, revision)
+) WITHOUT ROWID;
+
+CREATE TABLE deal_review_marks (
+    deal_id     TEXT PRIMARY KEY REFERENCES deals(id),
+    reviewed_at INTEGER NOT NULL,
+    reviewer    TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE writeback_queue (
+    review_id   TEXT NOT NULL REFERENCES reviews(id),
+    revision    INTEGER NOT NULL,
+    deal_id     TEXT NOT NULL REFERENCES deals(id),
+    source      TEXT NOT NULL,
+    body        TEXT NOT NULL,
+    marker      TEXT NOT NULL UNIQUE,
+    status      TEXT NOT NULL CHECK (status IN ('pending', 'posted', 'failed')),
+    crm_note_id TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    created_at  INTEGER NOT NULL,
+    posted_at   INTEGER,
+    PRIMARY KEY (review_id, revision)
+) WITHOUT ROWID;
+CREATE INDEX writeback_queue_status ON writeback_queue(status);
+"#;
+
 /// Every migration, oldest first. The cache's `user_version` is the number applied.
 pub fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
 }
 
-static MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2), M::up(V3)];
+static MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2), M::up(V3), M::up(V4)];
 
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {

@@ -8,6 +8,7 @@ pub mod activities;
 pub mod bulk;
 pub mod companies;
 pub mod deals;
+pub mod detail;
 pub mod lessons;
 pub mod meta;
 pub mod migrations;

@@ -1,0 +1,1 @@
+//! The post-mortem workflow as a state machine, independent of any front end.
