@@ -2,9 +2,8 @@
 
 use crate::config::{Config, CrmKind};
 use crate::crm::engine::{self, SyncEvent, SyncOptions, SyncSummary};
-use crate::crm::hubspot::client::Client;
 use crate::crm::hubspot::connector::HubSpot;
-use crate::crm::hubspot::convert::FieldMap;
+use crate::crm::writeback::{self, WritebackSummary};
 use crate::store::Store;
 use color_eyre::eyre::{Result, WrapErr, eyre};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
@@ -21,18 +20,7 @@ pub fn connector(config: &Config) -> Result<HubSpot> {
              `dealtrace import csv` for other CRMs' exports)"
         ));
     }
-    let token = crate::crm::token::lookup(&crm.token_env)?;
-    let client = Client::new(&crm.base_url, token, &crm.token_env, crm.requests_per_10s)?;
-    Ok(HubSpot::new(
-        client,
-        FieldMap {
-            deal_extra: crm.deal_properties.clone(),
-            company_extra: crm.company_properties.clone(),
-            size_band: crm.size_band_property.clone(),
-            buying_center: crm.buying_center_property.clone(),
-            currency: crm.currency.clone(),
-        },
-    ))
+    Ok(HubSpot::from_config(crm)?)
 }
 
 /// Builds the configured connector and runs one sync.
@@ -58,7 +46,17 @@ pub(super) fn run(store: &mut Store, config: &Config, full: bool, json: bool) ->
     report.finish();
     let summary =
         summary.wrap_err("the sync stopped; what it committed is kept and the next run resumes")?;
-    print_summary(&summary, json)
+    // Queued review notes go out only after a successful sync: a CRM that just failed the sync
+    // would fail them too, and they wait safely in the queue.
+    let notes = if config.crm.write_back {
+        let notes = runtime
+            .block_on(writeback::post_pending(store, &connector, Timestamp::now()))
+            .wrap_err("the sync finished, but the queued review notes could not be posted")?;
+        Some(notes)
+    } else {
+        None
+    };
+    print_summary(&summary, notes.as_ref(), json)
 }
 
 /// Progress on stderr: a bar on a terminal, plain lines otherwise (logs, CI, pipes).
@@ -123,11 +121,49 @@ impl Reporter {
     }
 }
 
-fn print_summary(s: &SyncSummary, json: bool) -> Result<()> {
+/// `sync --json`: the engine's summary with the write-back's count beside it.
+#[derive(serde::Serialize)]
+struct JsonSummary<'a> {
+    #[serde(flatten)]
+    sync: &'a SyncSummary,
+    /// Review notes posted to the CRM by this run (0 when `[crm] write_back` is off).
+    notes_posted: usize,
+}
+
+fn print_summary(s: &SyncSummary, notes: Option<&WritebackSummary>, json: bool) -> Result<()> {
     if json {
-        println!("{}", serde_json::to_string_pretty(s)?);
+        let out = JsonSummary {
+            sync: s,
+            notes_posted: notes.map_or(0, |n| n.posted),
+        };
+        println!("{}", serde_json::to_string_pretty(&out)?);
     } else {
         eprintln!("sync {}", one_line_summary(s));
+    }
+    if let Some(n) = notes {
+        if !json {
+            eprintln!(
+                "posted {} review note{}",
+                n.posted,
+                if n.posted == 1 { "" } else { "s" }
+            );
+        }
+        // Problems go to stderr in both modes: the sync itself succeeded, so they are warnings.
+        for error in &n.errors {
+            eprintln!("warning: {error}");
+        }
+        if n.busy {
+            eprintln!(
+                "warning: review notes are being posted by another dealtrace; they were left to it"
+            );
+        }
+        if n.pending > 0 && !n.busy {
+            eprintln!(
+                "{} review note{} still queued; the next sync tries again",
+                n.pending,
+                if n.pending == 1 { " is" } else { "s are" }
+            );
+        }
     }
     Ok(())
 }

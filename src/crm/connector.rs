@@ -126,6 +126,35 @@ pub enum CrmError {
         /// What was wrong.
         message: String,
     },
+    /// The connector cannot do this at all (writing notes to a CSV export, say).
+    #[error("{what} is unsupported by this CRM ({source_name})")]
+    Unsupported {
+        /// What was asked ("posting a note").
+        what: &'static str,
+        /// The connector's source name.
+        source_name: &'static str,
+    },
+}
+
+impl CrmError {
+    /// Whether retrying the same request later cannot help: the request itself, the token's
+    /// scopes or the connector are wrong, so a queued write should be marked failed rather than
+    /// kept pending. Rate limits (429, including the daily cap), locks (423), timeouts (408),
+    /// server errors, lost connections and unreadable answers are worth another try; so is a
+    /// rejected or missing token, which the user fixes without changing the request.
+    pub fn is_permanent(&self) -> bool {
+        match self {
+            CrmError::MissingScope { .. } | CrmError::Unsupported { .. } => true,
+            CrmError::Http { status, .. } => {
+                (400..500).contains(status) && !matches!(status, 408 | 423 | 429)
+            }
+            CrmError::MissingToken { .. }
+            | CrmError::Unauthorized { .. }
+            | CrmError::DailyLimit
+            | CrmError::Transport { .. }
+            | CrmError::Decode { .. } => false,
+        }
+    }
 }
 
 /// A CRM, as the sync engine sees it. Every method is one logical read; the connector handles
@@ -174,4 +203,45 @@ pub trait Connector: Send + Sync {
 
     /// Requests sent and retried so far.
     fn request_counts(&self) -> (u64, u64);
+
+    /// Creates a note on deal `deal_id` with `body` (HTML, as CRMs store rich notes), dated
+    /// `at`, and returns the CRM's id of the new note.
+    ///
+    /// Not idempotent: a request whose answer is lost may still have created the note, so an
+    /// implementation must not retry it blindly after a server error or a timeout (only after
+    /// an answer that proves nothing was stored, such as a 429). Callers check with
+    /// [`Connector::find_note`] before posting again. CRMs without write-back keep the default,
+    /// which says so.
+    fn post_note(
+        &self,
+        deal_id: &DealId,
+        body: &str,
+        at: Timestamp,
+    ) -> impl Future<Output = Result<String, CrmError>> + Send {
+        let _ = (deal_id, body, at);
+        let source_name = self.source();
+        async move {
+            Err(CrmError::Unsupported {
+                what: "posting a note",
+                source_name,
+            })
+        }
+    }
+
+    /// The id of a note on deal `deal_id` whose body contains `marker`, if there is one: how a
+    /// post whose answer was lost is recognised instead of posted twice.
+    fn find_note(
+        &self,
+        deal_id: &DealId,
+        marker: &str,
+    ) -> impl Future<Output = Result<Option<String>, CrmError>> + Send {
+        let _ = (deal_id, marker);
+        let source_name = self.source();
+        async move {
+            Err(CrmError::Unsupported {
+                what: "finding a note",
+                source_name,
+            })
+        }
+    }
 }

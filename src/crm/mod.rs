@@ -6,3 +6,4 @@ pub mod csv;
 pub mod engine;
 pub mod hubspot;
 pub mod token;
+pub mod writeback;

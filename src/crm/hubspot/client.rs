@@ -118,7 +118,8 @@ impl Client {
         query: &[(&str, String)],
         budget: Budget,
     ) -> Result<T, CrmError> {
-        self.send(Method::GET, path, query, None, budget).await
+        self.send(Method::GET, path, query, None, budget, MAX_ATTEMPTS)
+            .await
     }
 
     /// POST `body` to `path`, decoded as `T`.
@@ -128,7 +129,22 @@ impl Client {
         body: &serde_json::Value,
         budget: Budget,
     ) -> Result<T, CrmError> {
-        self.send(Method::POST, path, &[], Some(body), budget).await
+        self.send(Method::POST, path, &[], Some(body), budget, MAX_ATTEMPTS)
+            .await
+    }
+
+    /// POST `body` to `path` once, for a request that creates something: a server error or a
+    /// timeout may come after the record was stored, so retrying could create it twice. Only
+    /// 429s are waited out and sent again, because a 429 means the request was refused
+    /// unprocessed. The caller decides what a lost answer means (see `Connector::find_note`).
+    pub async fn post_once<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &serde_json::Value,
+        budget: Budget,
+    ) -> Result<T, CrmError> {
+        self.send(Method::POST, path, &[], Some(body), budget, 1)
+            .await
     }
 
     async fn send<T: DeserializeOwned>(
@@ -138,13 +154,14 @@ impl Client {
         query: &[(&str, String)],
         body: Option<&serde_json::Value>,
         budget: Budget,
+        max_attempts: usize,
     ) -> Result<T, CrmError> {
         let url = format!("{}{}", self.base, path);
         let attempts = std::sync::atomic::AtomicU32::new(0);
         let backoff = ExponentialBuilder::default()
             .with_min_delay(self.backoff.0)
             .with_max_delay(self.backoff.1)
-            .with_max_times(MAX_ATTEMPTS - 1)
+            .with_max_times(max_attempts.saturating_sub(1))
             .with_jitter();
         let (method_ref, url_ref, attempts_ref) = (&method, &url, &attempts);
         let result = (|| async move {
@@ -252,7 +269,13 @@ impl Client {
                 })
             });
         }
-        Err(classify(status, &headers, &bytes, &self.token_env, url))
+        Err(classify(
+            status,
+            &headers,
+            &bytes,
+            &self.token_env,
+            &format!("{method} {url}"),
+        ))
     }
 
     /// When HubSpot says the window is spent, wait for it instead of provoking a 429.
@@ -281,13 +304,15 @@ impl Client {
     }
 }
 
-/// Turns a non-success response into a retry decision or a final error.
+/// Turns a non-success response into a retry decision or a final error. `request` is the
+/// method and URL (`POST https://…/crm/v3/objects/notes`), which decide the scope a 403 names
+/// when the body names none.
 fn classify(
     status: StatusCode,
     headers: &HeaderMap,
     body: &[u8],
     token_env: &str,
-    url: &str,
+    request: &str,
 ) -> Attempt {
     let parsed: ErrorBody = serde_json::from_slice(body).unwrap_or_default();
     let message = if parsed.message.is_empty() {
@@ -305,7 +330,7 @@ fn classify(
             env_var: token_env.to_owned(),
         }),
         403 => Attempt::Fatal(CrmError::MissingScope {
-            scope: missing_scope(&parsed).unwrap_or_else(|| scope_for(url).to_owned()),
+            scope: missing_scope(&parsed).unwrap_or_else(|| scope_for(request).to_owned()),
         }),
         429 => {
             let policy = parsed.policy_name.as_deref().unwrap_or("");
@@ -348,8 +373,15 @@ fn classify(
     }
 }
 
-/// The read scope an endpoint needs, for a 403 whose body does not name one.
-fn scope_for(url: &str) -> &'static str {
+/// The scope an endpoint needs, for a 403 whose body does not name one. `request` is the
+/// method and URL.
+fn scope_for(request: &str) -> &'static str {
+    // Creating a note (CRM-APIS 1.11: "Scope needed (per spec): crm.objects.contacts.write");
+    // reading notes (batch read, search) needs only the read scope below.
+    let (method, url) = request.split_once(' ').unwrap_or(("GET", request));
+    if method == "POST" && url.trim_end_matches('/').ends_with("/crm/v3/objects/notes") {
+        return "crm.objects.contacts.write";
+    }
     const SCOPES: &[(&str, &str)] = &[
         ("/owners", "crm.objects.owners.read"),
         ("companies", "crm.objects.companies.read"),
@@ -408,6 +440,14 @@ mod tests {
         assert_eq!(
             scope_for("/crm/v3/objects/deals/search"),
             "crm.objects.deals.read"
+        );
+        assert_eq!(
+            scope_for("POST https://api.hubapi.com/crm/v3/objects/notes"),
+            "crm.objects.contacts.write"
+        );
+        assert_eq!(
+            scope_for("POST https://api.hubapi.com/crm/v3/objects/notes/batch/read"),
+            "crm.objects.contacts.read"
         );
     }
 
@@ -576,6 +616,53 @@ mod wire_tests {
             .unwrap_err();
         assert!(matches!(err, CrmError::Unauthorized { .. }), "{err}");
         assert_eq!(c.counts(), (3, 1), "401 is not retried");
+    }
+
+    #[tokio::test]
+    async fn a_create_is_sent_once_on_a_server_error_but_waits_out_a_429() {
+        let server = MockServer::start().await;
+        Mock::given(method("POST"))
+            .and(path("/crm/v3/objects/notes"))
+            .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/crm/v3/objects/notes"))
+            .respond_with(ResponseTemplate::new(502))
+            .up_to_n_times(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/crm/v3/objects/notes"))
+            .respond_with(ResponseTemplate::new(201).set_body_json(serde_json::json!({"id": "9"})))
+            .mount(&server)
+            .await;
+        let c = client(&server);
+        let body = serde_json::json!({});
+        // The 429 is refused unprocessed, so it is sent again; the 502 may follow a stored
+        // note, so it is not.
+        let err = c
+            .post_once::<serde_json::Value>("/crm/v3/objects/notes", &body, Budget::App)
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                CrmError::Http {
+                    status: 502,
+                    attempts: 1,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert_eq!(c.counts(), (2, 1));
+        let v: serde_json::Value = c
+            .post_once("/crm/v3/objects/notes", &body, Budget::App)
+            .await
+            .unwrap();
+        assert_eq!(v["id"], "9");
     }
 
     #[tokio::test]

@@ -4,6 +4,7 @@ use super::client::Client;
 use super::convert::{self, FieldMap, StageFlags};
 use super::limits::Budget;
 use super::model::{AssociationResult, Batch, Collection, Object, OwnerJson, PipelineJson};
+use crate::config::CrmConfig;
 use crate::crm::connector::{Change, Connector, CrmError, Enrichment, Page, RemoteDeal, Removal};
 use crate::domain::{ActivityKind, DealId, Owner, Pipeline, Stakeholder, Team};
 use futures_util::future::try_join_all;
@@ -24,6 +25,8 @@ pub const ASSOCIATION_BATCH: usize = 1_000;
 pub const SEARCH_PAGE: usize = 200;
 /// Results one search query can page through before HubSpot answers 400.
 pub const SEARCH_CAP: usize = 10_000;
+/// The association type of a note to a deal (HUBSPOT_DEFINED, CRM-APIS 1.8 and 1.11).
+pub const NOTE_TO_DEAL: u32 = 214;
 
 /// The HubSpot connector.
 pub struct HubSpot {
@@ -42,6 +45,23 @@ impl HubSpot {
             flags: RwLock::new(StageFlags::new()),
             search_cap: SEARCH_CAP,
         }
+    }
+
+    /// The connector `[crm]` describes (whatever its `kind`: the caller checks that it is
+    /// HubSpot), with its token from the environment or the OS keyring.
+    pub fn from_config(crm: &CrmConfig) -> Result<HubSpot, CrmError> {
+        let token = crate::crm::token::lookup(&crm.token_env)?;
+        let client = Client::new(&crm.base_url, token, &crm.token_env, crm.requests_per_10s)?;
+        Ok(HubSpot::new(
+            client,
+            FieldMap {
+                deal_extra: crm.deal_properties.clone(),
+                company_extra: crm.company_properties.clone(),
+                size_band: crm.size_band_property.clone(),
+                buying_center: crm.buying_center_property.clone(),
+                currency: crm.currency.clone(),
+            },
+        ))
     }
 
     /// Lowers the search cap (for tests that exercise re-anchoring without 10,000 records).
@@ -504,9 +524,154 @@ impl Connector for HubSpot {
     fn request_counts(&self) -> (u64, u64) {
         self.client.counts()
     }
+
+    async fn post_note(
+        &self,
+        deal_id: &DealId,
+        body: &str,
+        at: Timestamp,
+    ) -> Result<String, CrmError> {
+        // CRM-APIS 1.11: one request creates the note and its association to the deal, so a
+        // note can never exist on HubSpot without the deal link `find_note` looks for.
+        let request = json!({
+            "properties": {
+                "hs_timestamp": crate::domain::time::rfc3339(at),
+                "hs_note_body": body,
+            },
+            "associations": [{
+                "to": {"id": deal_id.as_str()},
+                "types": [{
+                    "associationCategory": "HUBSPOT_DEFINED",
+                    "associationTypeId": NOTE_TO_DEAL,
+                }],
+            }],
+        });
+        // Once: a 5xx or a timeout may follow a stored note (see `Client::post_once`).
+        let created: Object = self
+            .client
+            .post_once("/crm/v3/objects/notes", &request, Budget::App)
+            .await?;
+        if created.id.trim().is_empty() {
+            return Err(CrmError::Decode {
+                what: "POST /crm/v3/objects/notes".to_owned(),
+                message: "the created note has no id".to_owned(),
+            });
+        }
+        Ok(created.id)
+    }
+
+    async fn find_note(&self, deal_id: &DealId, marker: &str) -> Result<Option<String>, CrmError> {
+        // The deal's notes by association, then their bodies by batch read. Search (notes with
+        // `hs_note_body CONTAINS_TOKEN`) would be one request, but CRM-APIS 1.4 warns that
+        // newly created objects take "a few moments" to appear in search: the very note this
+        // looks for was typically created seconds ago by a post whose answer was lost, so a
+        // search could miss it and the note would be posted twice. Associations and batch
+        // reads read the records themselves. (How search tokenises a marker with hyphens and
+        // HTML around it is also undocumented.)
+        let links = self
+            .associations("deals", "notes", std::slice::from_ref(&deal_id.0))
+            .await?;
+        let note_ids: Vec<String> = links
+            .iter()
+            .flat_map(|r| r.to.iter().map(|t| t.to_object_id.clone()))
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        if note_ids.is_empty() {
+            return Ok(None);
+        }
+        let notes = self
+            .batch_read("notes", &note_ids, &["hs_note_body".to_owned()])
+            .await?;
+        Ok(notes
+            .iter()
+            .filter(|n| {
+                n.prop("hs_note_body")
+                    .is_some_and(|b| contains_marker(b, marker))
+            })
+            .map(|n| n.id.clone())
+            .min_by(|a, b| note_order(a, b)))
+    }
+}
+
+/// Whether a note body holds `marker`, allowing for what HubSpot's rich-text editor may do to
+/// the HTML it stores: spaces turned into `&nbsp;` (or U+00A0), runs of white space, and
+/// markup around the words.
+pub fn contains_marker(body: &str, marker: &str) -> bool {
+    fn words(text: &str) -> String {
+        let mut plain = String::with_capacity(text.len());
+        let mut in_tag = false;
+        for c in text.replace("&nbsp;", " ").replace("&#160;", " ").chars() {
+            match c {
+                '<' => {
+                    in_tag = true;
+                    plain.push(' ');
+                }
+                '>' if in_tag => in_tag = false,
+                _ if in_tag => {}
+                _ => plain.push(c),
+            }
+        }
+        plain.split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+    let marker = words(marker);
+    let body = words(body);
+    // Whole words only: "… rev 1" must not be found inside "… rev 12".
+    let word_char = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '-');
+    !marker.is_empty()
+        && body.match_indices(&marker).any(|(at, m)| {
+            !word_char(body[..at].chars().next_back())
+                && !word_char(body[at + m.len()..].chars().next())
+        })
+}
+
+/// Oldest note first: HubSpot ids are numbers that grow over time, so when two notes carry the
+/// marker (one posted by hand, say) the first one is the one reported.
+/// Ids that are not numbers (never seen; kept total so sorting cannot misbehave) come last.
+fn note_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let key = |id: &str| match id.parse::<u64>() {
+        Ok(n) => (false, n, String::new()),
+        Err(_) => (true, 0, id.to_owned()),
+    };
+    key(a).cmp(&key(b))
 }
 
 /// One search filter.
 fn search_filter(property: &str, operator: &str, value: String) -> serde_json::Value {
     json!({"propertyName": property, "operator": operator, "value": value})
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_marker_is_found_through_html_and_nbsp_but_only_as_whole_words() {
+        let marker = "dealtrace review 0192-ab rev 1";
+        assert!(contains_marker(
+            "<p>Lost.</p><p>dealtrace review 0192-ab rev 1</p>",
+            marker
+        ));
+        assert!(contains_marker(
+            "<div>dealtrace&nbsp;review <span>0192-ab</span>\n rev 1</div>",
+            marker
+        ));
+        assert!(!contains_marker(
+            "<p>dealtrace review 0192-ab rev 12</p>",
+            marker
+        ));
+        assert!(!contains_marker(
+            "<p>dealtrace review x0192-ab rev 1</p>",
+            marker
+        ));
+        assert!(!contains_marker("<p>something else</p>", marker));
+        assert!(!contains_marker("anything", " "));
+    }
+
+    #[test]
+    fn the_oldest_matching_note_wins() {
+        let mut ids = ["90000000010", "9000000002", "x"];
+        ids.sort_by(|a, b| note_order(a, b));
+        assert_eq!(ids, ["9000000002", "90000000010", "x"]);
+    }
 }

@@ -963,8 +963,59 @@ fn search_inner(
 
 /// `POST /crm/v3/objects/notes` (CRM-APIS 1.11): creates a note, associated with a deal (214)
 /// and/or contacts (202), answering 201. It does not bump the deal's `hs_lastmodifieddate`.
+///
+/// The body is validated as HubSpot's `SimplePublicObjectInputForCreate` is: `properties` an
+/// object of scalar values (`hs_note_body` a string), `associations` an array whose entries
+/// have `to.id` and `types` of `{associationCategory, associationTypeId}` with a documented
+/// category, the default types (214, 202) being `HUBSPOT_DEFINED`; anything else is a 400.
 pub fn create_note(store: &mut Store, ctx: &Ctx<'_>, body: &Value) -> Reply {
-    let props = body.get("properties").cloned().unwrap_or(Value::Null);
+    let Some(props) = body.get("properties").filter(|p| p.is_object()).cloned() else {
+        return Reply::bad(ctx.seq, "properties is required and must be an object");
+    };
+    if props
+        .as_object()
+        .is_some_and(|o| o.values().any(|v| !(v.is_null() || scalar(v).is_some())))
+    {
+        return Reply::bad(
+            ctx.seq,
+            "property values must be strings, numbers or booleans",
+        );
+    }
+    if props.get("hs_note_body").is_some_and(|b| !b.is_string()) {
+        return Reply::bad(ctx.seq, "hs_note_body must be a string");
+    }
+    if body.get("associations").is_some_and(|a| !a.is_array()) {
+        return Reply::bad(ctx.seq, "associations must be an array");
+    }
+    for a in body
+        .get("associations")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
+        let types = a.get("types").and_then(Value::as_array);
+        let valid = types.is_some_and(|types| {
+            !types.is_empty()
+                && types.iter().all(|t| {
+                    let category = t.get("associationCategory").and_then(Value::as_str);
+                    let id = t.get("associationTypeId").and_then(Value::as_u64);
+                    match (category, id) {
+                        (Some("HUBSPOT_DEFINED"), Some(_)) => true,
+                        (Some("USER_DEFINED" | "INTEGRATOR_DEFINED"), Some(id)) => {
+                            !matches!(id, 214 | 202)
+                        }
+                        _ => false,
+                    }
+                })
+        });
+        if !valid {
+            return Reply::bad(
+                ctx.seq,
+                "every association needs types of {associationCategory, associationTypeId}, \
+                 the default ones HUBSPOT_DEFINED",
+            );
+        }
+    }
     let prop = |name: &str| props.get(name).and_then(scalar);
     let Some(timestamp) = prop("hs_timestamp").as_deref().and_then(parse_instant) else {
         return Reply::bad(ctx.seq, "hs_timestamp is required (epoch ms or ISO 8601)");

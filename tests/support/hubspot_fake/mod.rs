@@ -126,6 +126,11 @@ pub struct Options {
     /// longer returns; the stage-entry properties (`hs_v2_date_entered_<stage>`) still know
     /// when each stage was (last) entered.
     pub history_retained: Option<usize>,
+    /// The next this-many note creations (`POST /crm/v3/objects/notes`) store the note and
+    /// then answer 500, as when the answer is lost between HubSpot and the client (a proxy
+    /// timing out, a dropped connection): the client cannot tell that the note exists.
+    /// Decremented as they are used.
+    pub lost_note_answers: usize,
 }
 
 impl Default for Options {
@@ -149,6 +154,7 @@ impl Default for Options {
             association_ids_as_strings: false,
             log_bodies: true,
             history_retained: None,
+            lost_note_answers: 0,
         }
     }
 }
@@ -465,7 +471,22 @@ impl Shared {
             Route::Associations(f, t) => {
                 api::association_batch(&self.store, &ctx, *f, *t, json_body())
             }
-            Route::CreateNote => api::create_note(&mut self.store, &ctx, json_body()),
+            Route::CreateNote => {
+                let reply = api::create_note(&mut self.store, &ctx, json_body());
+                if reply.status == 201 && self.opts.lost_note_answers > 0 {
+                    // Stored, but the client hears only a server error.
+                    self.opts.lost_note_answers -= 1;
+                    return api::Reply {
+                        status: 500,
+                        body: error_body(
+                            seq,
+                            "INTERNAL_ERROR",
+                            "injected lost answer (the note was stored)",
+                        ),
+                    };
+                }
+                reply
+            }
             Route::Unknown => api::Reply {
                 status: 404,
                 body: error_body(seq, "OBJECT_NOT_FOUND", "resource not found"),
@@ -998,6 +1019,18 @@ impl FakeHubSpot {
     /// Notes created through `POST /crm/v3/objects/notes`, in order.
     pub fn created_notes(&self) -> Vec<CreatedNote> {
         self.state().store.created_notes.clone()
+    }
+
+    /// Notes created through the API on deal `id` (type 214), in order: the count a
+    /// write-back test checks for duplicates.
+    pub fn notes_on(&self, id: &DealId) -> Vec<CreatedNote> {
+        self.state()
+            .store
+            .created_notes
+            .iter()
+            .filter(|n| n.deal_id.as_ref() == Some(id))
+            .cloned()
+            .collect()
     }
 
     // --- The request log ---
