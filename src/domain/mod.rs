@@ -10,6 +10,7 @@ pub mod history;
 pub mod ids;
 pub mod lesson;
 pub mod people;
+pub mod queue;
 pub mod review;
 pub mod taxonomy;
 pub mod time;
@@ -24,6 +25,7 @@ pub use ids::{
 };
 pub use lesson::{Lesson, LessonStatus, PatternRef};
 pub use people::{Company, Contact, DealRole, Owner, Stakeholder, Team};
+pub use queue::{Badge, DealFacts, QueueEntry, QueueReviewStatus};
 pub use review::{
     DecisionTrace, LessonCandidate, ReasonEntry, Recommendation, Review, ReviewOutcome,
     ReviewStatus,

@@ -292,6 +292,8 @@ pub struct DealSummary {
     pub company: Option<String>,
     /// The owner's name.
     pub owner: Option<String>,
+    /// The owner's team's name.
+    pub team: Option<String>,
     /// The pipeline's label (its id if the pipeline is unknown).
     pub pipeline: String,
     /// The stage's label (its id if the stage is unknown).
@@ -315,10 +317,11 @@ pub struct DealSummary {
 const SUMMARY_SELECT: &str =
     "SELECT d.id, d.name, c.name, o.name, COALESCE(p.label, d.pipeline_id),
         COALESCE(s.label, d.stage_id), d.stage_id, d.amount, d.currency, d.created_at,
-        d.close_date, d.is_closed, d.is_won
+        d.close_date, d.is_closed, d.is_won, t.name
    FROM deals d
    LEFT JOIN companies c ON c.id = d.company_id
    LEFT JOIN owners o ON o.id = d.owner_id
+   LEFT JOIN teams t ON t.id = o.team_id
    LEFT JOIN pipelines p ON p.id = d.pipeline_id
    LEFT JOIN stages s ON s.pipeline_id = d.pipeline_id AND s.id = d.stage_id";
 
@@ -328,6 +331,7 @@ fn summary_from_row(r: &Row<'_>) -> rusqlite::Result<DealSummary> {
         name: r.get(1)?,
         company: r.get(2)?,
         owner: r.get(3)?,
+        team: r.get(13)?,
         pipeline: r.get(4)?,
         stage: r.get(5)?,
         stage_id: r.get(6)?,

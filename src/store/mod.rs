@@ -10,13 +10,16 @@ pub mod companies;
 pub mod deals;
 pub mod detail;
 pub mod lessons;
+pub mod marks;
 pub mod meta;
 pub mod migrations;
 pub mod people;
 pub mod pipelines;
+pub mod queue;
 pub mod reviews;
 pub mod sync;
 pub mod traces;
+pub mod writeback;
 
 use crate::domain::time::from_unix;
 use jiff::Timestamp;
