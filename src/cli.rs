@@ -77,6 +77,12 @@ pub enum Command {
     /// Every decision trace or review, for analysis elsewhere (stdout).
     #[command(subcommand)]
     Export(ExportCommand),
+    /// Open the terminal UI at a deal's post-mortem (resumes its draft, or amends its final
+    /// review).
+    Review {
+        /// The deal's id, as `dealtrace deals list` shows it.
+        deal_id: String,
+    },
     /// What the cache holds: counts per table, date range, last sync.
     Stats {
         /// Print JSON instead of text.

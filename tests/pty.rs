@@ -39,7 +39,11 @@ fn starts_scrolls_and_quits_cleanly() {
     let sb = Sandbox::new();
     sb.demo(200, 42);
     let mut session = spawn(&sb, &[]);
-    session.expect("200 deals").expect("the deal list is drawn");
+    session
+        .expect(expectrl::Regex(
+            "Pipeline(?:\\s|\\x1b\\[[0-9;?]*[A-Za-z])+200",
+        ))
+        .expect("the lists are drawn");
     session.send("j").unwrap();
     session.send("G").unwrap();
     session.send("q").unwrap();

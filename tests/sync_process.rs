@@ -267,7 +267,6 @@ async fn no_token_says_where_to_put_one() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_tui_syncs_in_the_background_and_shows_what_landed() {
-    use expectrl::{Eof, Expect, Session};
     let fake = fake_world(40, 3, Options::default()).await;
     let (sandbox, config) = configured(&fake);
     let mut cmd = sandbox.command();
@@ -278,22 +277,13 @@ async fn the_tui_syncs_in_the_background_and_shows_what_landed() {
     let deals = fake.expected_deals().len();
     // expectrl blocks; the fake needs this runtime's workers to answer meanwhile.
     let screen = tokio::task::spawn_blocking(move || {
-        let mut session = Session::spawn(cmd).expect("spawn dealtrace in a pty");
-        session
-            .get_process_mut()
-            .set_window_size(120, 30)
-            .expect("set the pty size");
-        session.set_expect_timeout(Some(Duration::from_secs(30)));
-        session.expect("0 deals").expect("an empty cache is drawn");
-        session.send("s").expect("press s");
-        session
-            .expect(format!("{deals} new").as_str())
-            .expect("the status line reports the finished sync");
-        session
-            .expect(format!("{deals} deals").as_str())
-            .expect("the list reloads with what landed");
-        session.send("q").expect("press q");
-        session.expect(Eof).expect("dealtrace exits after q");
+        let mut tty = common::tty::Tty::spawn(cmd, 120, 30);
+        tty.see("Pipeline 0");
+        tty.keys("s");
+        tty.see(&format!("{deals} new"));
+        tty.see(&format!("Pipeline {deals}"));
+        tty.keys("q");
+        tty.exit();
     });
     screen.await.expect("the pty session");
     let store = Store::open(&sandbox.db()).expect("open cache");

@@ -1,28 +1,42 @@
-//! The first screen, rendered without a terminal (ratatui's TestBackend) and snapshotted.
+//! Every screen, rendered without a terminal (ratatui's TestBackend) on a demo cache and
+//! snapshotted at 80×24 and 160×48, plus the state-machine walks that lead to them.
 
+use dealtrace::config::Config;
 use dealtrace::demo::{DemoSpec, write_demo};
+use dealtrace::domain::{ActivityKind, DealId};
+use dealtrace::review::WizardInput;
 use dealtrace::store::{self, Store};
-use dealtrace::tui::action::{Action, DealList};
-use dealtrace::tui::app::App;
+use dealtrace::tui::action::{Action, Command, DealList, ReviewSource};
+use dealtrace::tui::app::{App, Screen};
 use dealtrace::tui::views;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use ratatui::style::Modifier;
+use std::path::PathBuf;
+use std::sync::OnceLock;
 
-fn demo_list(deals: usize) -> DealList {
-    let mut store = Store::open_in_memory().unwrap();
-    let spec = DemoSpec {
-        deals,
-        seed: 42,
-        as_of: DemoSpec::default_as_of(),
-    };
-    write_demo(&mut store, &spec).unwrap();
-    DealList {
-        deals: store::deals::list(store.conn(), &Default::default()).unwrap(),
-        as_of: spec.as_of,
-        last_sync: None,
-        is_demo: true,
-    }
+const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
+
+/// One demo cache for the whole file (600 deals, seed 42, the fixed as-of date).
+fn demo_db() -> &'static PathBuf {
+    static DB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
+    &DB.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("demo.sqlite");
+        let mut store = Store::open(&path).unwrap();
+        let spec = DemoSpec {
+            deals: 600,
+            seed: 42,
+            as_of: DemoSpec::default_as_of(),
+        };
+        write_demo(&mut store, &spec).unwrap();
+        (dir, path)
+    })
+    .1
+}
+
+fn demo_list() -> DealList {
+    dealtrace::tui::load(demo_db(), &Config::default()).unwrap()
 }
 
 fn render(app: &App) -> Terminal<TestBackend> {
@@ -31,59 +45,159 @@ fn render(app: &App) -> Terminal<TestBackend> {
     terminal
 }
 
+fn text(app: &App) -> String {
+    render(app).backend().to_string()
+}
+
 fn loaded_app(width: u16, height: u16) -> App {
     let (mut app, _) = App::new("demo.sqlite".into(), width, height, false);
-    app.update(Action::DealsLoaded(Ok(demo_list(60))));
+    app.update(Action::DealsLoaded(Ok(demo_list())));
     app
 }
 
-#[test]
-fn deal_list_at_80x24() {
-    let mut app = loaded_app(80, 24);
-    for _ in 0..3 {
-        app.update(Action::Down);
+/// Runs the commands the way the event loop would, for the ones that read the cache.
+fn serve(app: &mut App, commands: Vec<Command>) {
+    let store = Store::open(demo_db()).unwrap();
+    for command in commands {
+        match command {
+            Command::LoadDeal(id) => {
+                let detail = store::detail::load(store.conn(), &id).unwrap().unwrap();
+                let more = app.update(Action::DealLoaded(Box::new(Ok(detail))));
+                serve(app, more);
+            }
+            Command::LoadReview(id) => {
+                let detail = store::detail::load(store.conn(), &id).unwrap().unwrap();
+                let more = app.update(Action::ReviewLoaded(Box::new(Ok(ReviewSource {
+                    detail,
+                    draft: None,
+                    last_final: None,
+                    new_review_id: "0192f0c4-0000-7000-8000-00000000abcd".into(),
+                }))));
+                serve(app, more);
+            }
+            _ => {}
+        }
     }
-    let terminal = render(&app);
-    insta::assert_snapshot!(terminal.backend());
+}
 
-    // The selected row (fourth table row, below title and header) is drawn reversed.
-    let buffer = terminal.backend().buffer();
-    let selected_line = 2 + 3;
-    assert!(
-        buffer[(1, selected_line)]
-            .modifier
-            .contains(Modifier::REVERSED)
-    );
-    assert!(
-        !buffer[(1, selected_line + 1)]
-            .modifier
-            .contains(Modifier::REVERSED)
-    );
+fn press(app: &mut App, action: Action) {
+    let commands = app.update(action);
+    serve(app, commands);
+}
+
+/// The first lost deal in the queue with a call note, selected.
+fn select_lost_deal(app: &mut App) -> DealId {
+    press(app, Action::Top);
+    let store = Store::open(demo_db()).unwrap();
+    for _ in 0..app.queue.rows.len() {
+        let d = app.selected_deal().unwrap().clone();
+        let has_call = store::activities::for_deal(store.conn(), &d.id)
+            .unwrap()
+            .iter()
+            .any(|a| a.kind == ActivityKind::Call && !a.body.is_empty());
+        if d.is_closed && !d.is_won && has_call {
+            return d.id;
+        }
+        press(app, Action::Down);
+    }
+    panic!("the demo queue has a lost deal with a call");
 }
 
 #[test]
-fn deal_list_wide_shows_owners() {
-    let app = loaded_app(120, 16);
-    let terminal = render(&app);
-    insta::assert_snapshot!(terminal.backend());
+fn the_queue_at_both_sizes() {
+    for (w, h) in SIZES {
+        let mut app = loaded_app(w, h);
+        assert!(!app.queue.rows.is_empty(), "the demo has deals to review");
+        for _ in 0..3 {
+            press(&mut app, Action::Down);
+        }
+        let terminal = render(&app);
+        insta::assert_snapshot!(format!("queue_{w}x{h}"), terminal.backend());
+        // The selected row (fourth table row, below title and header) is drawn reversed.
+        let buffer = terminal.backend().buffer();
+        assert!(buffer[(1, 5)].modifier.contains(Modifier::REVERSED));
+        assert!(!buffer[(1, 6)].modifier.contains(Modifier::REVERSED));
+    }
 }
 
 #[test]
-fn scrolled_to_the_bottom() {
-    let mut app = loaded_app(80, 24);
-    app.update(Action::Bottom);
-    assert_eq!(app.selected, 59);
-    let terminal = render(&app);
-    let text = terminal.backend().to_string();
-    let last = app
-        .deals
-        .last()
-        .unwrap()
-        .name
-        .chars()
-        .take(20)
-        .collect::<String>();
-    assert!(text.contains(&last), "the last deal is on screen");
+fn the_pipeline_at_both_sizes() {
+    for (w, h) in SIZES {
+        let mut app = loaded_app(w, h);
+        press(&mut app, Action::ShowPipeline);
+        assert_eq!(app.screen, Screen::Pipeline);
+        insta::assert_snapshot!(format!("pipeline_{w}x{h}"), text(&app));
+    }
+}
+
+#[test]
+fn search_filter_and_sort_at_both_sizes() {
+    for (w, h) in SIZES {
+        let mut app = loaded_app(w, h);
+        press(&mut app, Action::ShowPipeline);
+        press(&mut app, Action::StartSearch);
+        for c in "LABS".chars() {
+            press(&mut app, Action::SearchInput(c));
+        }
+        let shown = app.pipeline.rows.len();
+        assert!(shown > 0 && shown < app.rows.deals.len());
+        insta::assert_snapshot!(format!("search_typing_{w}x{h}"), text(&app));
+        press(&mut app, Action::SearchAccept);
+        press(&mut app, Action::CycleOwner);
+        press(&mut app, Action::CycleSort);
+        insta::assert_snapshot!(format!("search_filtered_{w}x{h}"), text(&app));
+        press(&mut app, Action::ClearFilters);
+        assert_eq!(app.pipeline.rows.len(), app.rows.deals.len());
+    }
+}
+
+#[test]
+fn the_deal_view_at_both_sizes_with_every_pane() {
+    for (w, h) in SIZES {
+        let mut app = loaded_app(w, h);
+        select_lost_deal(&mut app);
+        press(&mut app, Action::Open);
+        assert_eq!(app.screen, Screen::Deal);
+        assert!(app.deal.is_some(), "the deal is loaded");
+        insta::assert_snapshot!(format!("deal_timeline_{w}x{h}"), text(&app));
+        press(&mut app, Action::NextPane);
+        insta::assert_snapshot!(format!("deal_people_{w}x{h}"), text(&app));
+        press(&mut app, Action::NextPane);
+        insta::assert_snapshot!(format!("deal_reviews_{w}x{h}"), text(&app));
+        press(&mut app, Action::Back);
+        assert_eq!(app.screen, Screen::Queue);
+    }
+}
+
+#[test]
+fn the_help_overlay_at_both_sizes() {
+    for (w, h) in SIZES {
+        let mut app = loaded_app(w, h);
+        press(&mut app, Action::Help);
+        insta::assert_snapshot!(format!("help_queue_{w}x{h}"), text(&app));
+        press(&mut app, Action::CloseHelp);
+        assert!(!app.help);
+    }
+}
+
+#[test]
+fn every_wizard_step_at_both_sizes() {
+    for (w, h) in SIZES {
+        let mut app = loaded_app(w, h);
+        select_lost_deal(&mut app);
+        press(&mut app, Action::Review);
+        assert_eq!(app.screen, Screen::Review);
+        assert!(app.wizard.is_some(), "the wizard opened");
+        insta::assert_snapshot!(format!("wizard_outcome_{w}x{h}"), text(&app));
+        // Pick the reason under the cursor, then walk every step.
+        press(&mut app, Action::Wizard(WizardInput::Toggle));
+        press(&mut app, Action::Wizard(WizardInput::NextStep));
+        insta::assert_snapshot!(format!("wizard_moments_{w}x{h}"), text(&app));
+        press(&mut app, Action::Wizard(WizardInput::NextStep));
+        insta::assert_snapshot!(format!("wizard_lessons_{w}x{h}"), text(&app));
+        press(&mut app, Action::Wizard(WizardInput::NextStep));
+        insta::assert_snapshot!(format!("wizard_summary_{w}x{h}"), text(&app));
+    }
 }
 
 #[test]
@@ -99,13 +213,30 @@ fn loading_and_failure_states() {
 #[test]
 fn tiny_and_resized_terminals_do_not_break() {
     let mut app = loaded_app(80, 24);
+    press(&mut app, Action::Bottom);
     for (w, h) in [(20, 3), (1, 1), (200, 60), (80, 24)] {
-        app.update(Action::Resize {
-            width: w,
-            height: h,
-        });
+        press(
+            &mut app,
+            Action::Resize {
+                width: w,
+                height: h,
+            },
+        );
         let _ = render(&app);
-        assert!(app.selected < app.offset + app.page_rows());
+        let list = &app.queue;
+        assert!(list.selected < list.offset + app.page_rows());
+    }
+    select_lost_deal(&mut app);
+    press(&mut app, Action::Open);
+    for (w, h) in [(20, 3), (1, 1), (200, 60)] {
+        press(
+            &mut app,
+            Action::Resize {
+                width: w,
+                height: h,
+            },
+        );
+        let _ = render(&app);
     }
 }
 
@@ -123,7 +254,7 @@ fn status_line(app: &App) -> String {
 fn the_status_line_follows_a_background_sync() {
     use dealtrace::crm::engine::SyncEvent;
     let (mut app, _) = App::new("cache.sqlite".into(), 100, 12, false);
-    let mut list = demo_list(5);
+    let mut list = demo_list();
     list.is_demo = false;
     app.update(Action::DealsLoaded(Ok(list)));
     assert!(status_line(&app).contains("s sync"), "the key is offered");
@@ -139,4 +270,81 @@ fn the_status_line_follows_a_background_sync() {
             .into(),
     )));
     insta::assert_snapshot!("sync_failed", status_line(&app));
+}
+
+/// A deal named with terminal escape sequences, and a call note full of them, render inert:
+/// no escape or control character reaches a cell, and the words around them still read.
+#[test]
+fn escape_sequences_from_the_crm_render_inert() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("evil.sqlite");
+    let mut store = Store::open(&path).unwrap();
+    let spec = DemoSpec {
+        deals: 40,
+        seed: 7,
+        as_of: DemoSpec::default_as_of(),
+    };
+    write_demo(&mut store, &spec).unwrap();
+    let conn = store.conn();
+    let (deal, activity): (String, String) = conn
+        .query_row(
+            "SELECT deal_id, id FROM activities WHERE kind = 'call' ORDER BY occurred_at DESC LIMIT 1",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    let evil_name = "Evil\u{1b}]52;c;ZXZpbA==\u{7} Corp\u{1b}[2J renewal\u{9b}31m";
+    let evil_note = "Budget\u{1b}]0;pwned\u{7} approved\u{1b}[2J\r\n\u{1b}[31mby the CFO\u{202e}";
+    conn.execute(
+        "UPDATE deals SET name = ?1 WHERE id = ?2",
+        rusqlite::params![evil_name, deal],
+    )
+    .unwrap();
+    conn.execute(
+        "UPDATE activities SET body = ?1, subject = ?2 WHERE id = ?3",
+        rusqlite::params![evil_note, "Call\u{1b}[1A\u{1b}[K", activity],
+    )
+    .unwrap();
+    drop(store);
+
+    let list = dealtrace::tui::load(&path, &Config::default()).unwrap();
+    let (mut app, _) = App::new("evil.sqlite".into(), 160, 48, true);
+    app.update(Action::DealsLoaded(Ok(list)));
+    app.update(Action::ShowPipeline);
+    app.update(Action::StartSearch);
+    for c in "evil".chars() {
+        app.update(Action::SearchInput(c));
+    }
+    assert_eq!(
+        app.pipeline.rows.len(),
+        1,
+        "the evil deal is found by its words"
+    );
+    assert_inert(&app, "Evil Corp renewal");
+    app.update(Action::SearchAccept);
+    let id = app.update(Action::Open);
+    assert_eq!(id, vec![Command::LoadDeal(DealId::from(deal.as_str()))]);
+    let store = Store::open(&path).unwrap();
+    let detail = store::detail::load(store.conn(), &deal.as_str().into())
+        .unwrap()
+        .unwrap();
+    app.update(Action::DealLoaded(Box::new(Ok(detail))));
+    assert_inert(&app, "Budget approved by the CFO");
+}
+
+fn assert_inert(app: &App, visible: &str) {
+    let terminal = render(app);
+    let buffer = terminal.backend().buffer();
+    for cell in buffer.content() {
+        assert!(
+            !cell
+                .symbol()
+                .chars()
+                .any(|c| c.is_control() || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "a control character reached the screen: {:?}",
+            cell.symbol()
+        );
+    }
+    let text = terminal.backend().to_string();
+    assert!(text.contains(visible), "{visible:?} is readable:\n{text}");
 }

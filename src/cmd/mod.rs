@@ -37,7 +37,7 @@ pub fn run(cli: Cli) -> Result<()> {
         };
         demo::generate(&mut store, &spec, false)?;
         drop(store);
-        return crate::tui::run(&path, &config);
+        return crate::tui::run(&path, &config, None);
     }
     let db = cache_path(cli.db.as_deref(), &config)?;
     match cli.command {
@@ -45,7 +45,19 @@ pub fn run(cli: Cli) -> Result<()> {
             // Make sure the cache opens (and migrates) before the screen is taken over, so that
             // an error is printed as a sentence rather than inside the UI.
             drop(open_store(&db)?);
-            crate::tui::run(&db, &config)
+            crate::tui::run(&db, &config, None)
+        }
+        Some(Command::Review { deal_id }) => {
+            let store = open_store(&db)?;
+            let id = crate::domain::DealId::from(deal_id.as_str());
+            // Refuse an unknown id before the screen is taken over, in one sentence.
+            if store::deals::summary(store.conn(), &id)?.is_none() {
+                return Err(eyre!(
+                    "the cache holds no deal {deal_id}; find its id with `dealtrace deals list`"
+                ));
+            }
+            drop(store);
+            crate::tui::run(&db, &config, Some(id))
         }
         Some(Command::Demo(args)) => {
             let mut store = open_store(&db)?;

@@ -1,15 +1,20 @@
-//! The one vocabulary of the UI: everything that can happen, as plain values.
+//! The one vocabulary of the UI: everything that can happen, as plain values, and the work
+//! `update` asks the event loop to do.
 
+use super::rows::Rows;
 use crate::crm::engine::SyncEvent;
-use crate::store::deals::DealSummary;
+use crate::domain::{DealId, DecisionTrace, Review};
+use crate::review::WizardInput;
+use crate::store::detail::DealDetail;
 use jiff::Timestamp;
+use std::sync::Arc;
 
 /// Something that happened: a key, a resize, a tick, or a background job reporting back.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
-    /// Move the selection up one row.
+    /// Move the selection (or scroll the pane) up one row.
     Up,
-    /// Move the selection down one row.
+    /// Move down one row.
     Down,
     /// Move up one page.
     PageUp,
@@ -21,6 +26,52 @@ pub enum Action {
     Bottom,
     /// Select the row drawn at this screen line (a mouse click).
     ClickLine(u16),
+    /// Open the selected deal.
+    Open,
+    /// Go back one screen.
+    Back,
+    /// Show the review queue.
+    ShowQueue,
+    /// Show the pipeline.
+    ShowPipeline,
+    /// Next pane (or next list screen).
+    NextPane,
+    /// Previous pane.
+    PrevPane,
+    /// Start typing a `/` search.
+    StartSearch,
+    /// A character typed into the search.
+    SearchInput(char),
+    /// Delete the last character of the search.
+    SearchBackspace,
+    /// Keep the search and go back to the list.
+    SearchAccept,
+    /// Clear the search.
+    SearchCancel,
+    /// Cycle the owner filter.
+    CycleOwner,
+    /// Cycle the team filter.
+    CycleTeam,
+    /// Cycle the badge filter.
+    CycleBadge,
+    /// Next sort order.
+    CycleSort,
+    /// Reverse the sort order.
+    ReverseSort,
+    /// Clear search and filters.
+    ClearFilters,
+    /// Mark the selected deal reviewed.
+    MarkReviewed,
+    /// Open the review wizard on the selected deal.
+    Review,
+    /// Input for the review wizard.
+    Wizard(WizardInput),
+    /// Leave the wizard (its draft is already saved).
+    CloseWizard,
+    /// Show the keys of the current screen.
+    Help,
+    /// Hide the help.
+    CloseHelp,
     /// Leave the UI.
     Quit,
     /// The terminal now has this size.
@@ -34,6 +85,16 @@ pub enum Action {
     Tick(Timestamp),
     /// The deal list finished loading from the cache.
     DealsLoaded(Result<DealList, String>),
+    /// One deal finished loading for the deal view.
+    DealLoaded(Box<Result<DealDetail, String>>),
+    /// What the wizard needs finished loading.
+    ReviewLoaded(Box<Result<ReviewSource, String>>),
+    /// A draft save or a final save finished.
+    Saved(Result<SaveKind, String>),
+    /// A deal was marked reviewed (or that failed).
+    Marked(Result<DealId, String>),
+    /// Queued review notes were posted to the CRM (or why not).
+    NotesPosted(Result<String, String>),
     /// The user asked for a sync from the CRM.
     StartSync,
     /// The background sync reports progress.
@@ -42,11 +103,11 @@ pub enum Action {
     SyncFinished(Result<String, String>),
 }
 
-/// What the loader read from the cache.
+/// What the loader read from the cache, prepared for the lists.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DealList {
-    /// The deals, newest first.
-    pub deals: Vec<DealSummary>,
+    /// The deals with their queue badges, sanitised and with every order precomputed.
+    pub rows: Arc<Rows>,
     /// The cache's "now": a demo's as-of instant, else the clock at load time.
     pub as_of: Timestamp,
     /// When the cache was last synced.
@@ -55,11 +116,45 @@ pub struct DealList {
     pub is_demo: bool,
 }
 
-/// Work `update` asks the event loop to do.
+/// A deal and its reviews, for starting, resuming or amending a review.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReviewSource {
+    /// The deal.
+    pub detail: DealDetail,
+    /// Its newest draft with its traces, if any.
+    pub draft: Option<(Review, Vec<DecisionTrace>)>,
+    /// Its newest final review with its traces, if any.
+    pub last_final: Option<(Review, Vec<DecisionTrace>)>,
+    /// A fresh UUID for a new review.
+    pub new_review_id: String,
+}
+
+/// Which kind of save finished.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SaveKind {
+    /// An autosaved draft.
+    Draft,
+    /// A review saved as final.
+    Final,
+}
+
+/// Work `update` asks the event loop to do.
+#[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// Read the deal list from the cache in the background.
     LoadDeals,
+    /// Read one deal for the deal view.
+    LoadDeal(DealId),
+    /// Read what the review wizard needs for this deal.
+    LoadReview(DealId),
+    /// Save this draft (in order with every other save).
+    SaveDraft(Box<(Review, Vec<DecisionTrace>)>),
+    /// Save this review as final, keeping its earlier revisions.
+    SaveFinal(Box<(Review, Vec<DecisionTrace>)>),
+    /// Mark this deal reviewed now.
+    MarkReviewed(DealId),
+    /// Post queued review notes to the CRM, when write-back is on.
+    PostNotes,
     /// Sync from the configured CRM in the background, reporting progress as actions.
     Sync,
     /// Restore the terminal and exit.

@@ -1,11 +1,17 @@
-//! The UI's state and its pure `update`.
+//! The UI's state and its pure `update`: an action in, state changed, commands out.
 
-use super::action::{Action, Command, DealList};
+use super::action::{Action, Command, DealList, ReviewSource, SaveKind};
+use super::deal_view::DealScreen;
+use super::keys::Mode;
+use super::list::{ListKind, ListView};
+use super::rows::Rows;
 use super::theme::Theme;
 use crate::crm::engine::SyncEvent;
-use crate::store::deals::DealSummary;
+use crate::domain::{DealId, Taxonomy};
+use crate::review::{Wizard, WizardEffect};
 use crate::text::sanitize_line;
 use jiff::Timestamp;
+use std::sync::Arc;
 
 /// Lines above the first table row: the title bar and the table header.
 pub const ROWS_TOP: u16 = 2;
@@ -44,17 +50,66 @@ pub enum SyncState {
     Failed(String),
 }
 
+/// Which screen is in front.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    /// The deals that need a look this week.
+    Queue,
+    /// Every deal.
+    Pipeline,
+    /// One deal.
+    Deal,
+    /// The post-mortem wizard.
+    Review,
+}
+
+/// Settings `update` needs from the configuration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Settings {
+    /// The name recorded on reviews.
+    pub reviewer: String,
+    /// A close-date move later by at least this many days is a slip.
+    pub slip_min_days: i64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            reviewer: "reviewer".into(),
+            slip_min_days: 7,
+        }
+    }
+}
+
 /// Everything the screen shows.
 #[derive(Debug, Clone, PartialEq)]
 pub struct App {
-    /// The deals, with CRM text already made safe for the terminal.
-    pub deals: Vec<DealSummary>,
+    /// The deals both lists draw from.
+    pub rows: Arc<Rows>,
     /// Loading, ready or failed.
     pub load: Load,
-    /// Index of the selected deal.
-    pub selected: usize,
-    /// Index of the first deal drawn.
-    pub offset: usize,
+    /// The review queue.
+    pub queue: ListView,
+    /// The pipeline.
+    pub pipeline: ListView,
+    /// The screen in front.
+    pub screen: Screen,
+    /// The list the deal view and the wizard go back to.
+    pub list: ListKind,
+    /// Whether a `/` search is being typed.
+    pub searching: bool,
+    /// Whether the help overlay is open.
+    pub help: bool,
+    /// The open deal, once loaded.
+    pub deal: Option<DealScreen>,
+    /// The deal being loaded for the deal view or the wizard.
+    pub loading_deal: Option<DealId>,
+    /// The review being written.
+    pub wizard: Option<Wizard>,
+    /// Where saving stands, for the status line.
+    pub saving: SaveState,
+    /// A one-line message for the status line (the last thing that went wrong or finished).
+    pub notice: Option<String>,
     /// Terminal width in columns.
     pub width: u16,
     /// Terminal height in lines.
@@ -73,16 +128,43 @@ pub struct App {
     pub sync: SyncState,
     /// Colours and emphasis.
     pub theme: Theme,
+    /// The win/loss reasons offered.
+    pub taxonomy: Taxonomy,
+    /// Reviewer name and review rules.
+    pub settings: Settings,
+}
+
+/// Where saving stands.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum SaveState {
+    /// Nothing saved since the UI opened.
+    #[default]
+    Idle,
+    /// Saves are on their way to the cache.
+    Saving(usize),
+    /// Every change so far is in the cache.
+    Saved,
+    /// The last save failed: what to do.
+    Failed(String),
 }
 
 impl App {
     /// A new app and the commands it needs run first.
     pub fn new(cache_label: String, width: u16, height: u16, color: bool) -> (App, Vec<Command>) {
         let app = App {
-            deals: Vec::new(),
+            rows: Arc::new(Rows::default()),
             load: Load::Loading,
-            selected: 0,
-            offset: 0,
+            queue: ListView::new(ListKind::Queue),
+            pipeline: ListView::new(ListKind::Pipeline),
+            screen: Screen::Queue,
+            list: ListKind::Queue,
+            searching: false,
+            help: false,
+            deal: None,
+            loading_deal: None,
+            wizard: None,
+            saving: SaveState::Idle,
+            notice: None,
             width,
             height,
             cache_label,
@@ -92,79 +174,91 @@ impl App {
             clock: None,
             sync: SyncState::Idle,
             theme: Theme::new(color),
+            taxonomy: Taxonomy::builtin(),
+            settings: Settings::default(),
         };
         (app, vec![Command::LoadDeals])
     }
 
-    /// Rows of the deal table that fit on screen (at least one).
+    /// What keys mean right now.
+    pub fn mode(&self) -> Mode {
+        if self.help {
+            return Mode::Help;
+        }
+        match self.screen {
+            Screen::Queue | Screen::Pipeline if self.searching => Mode::Search,
+            Screen::Queue | Screen::Pipeline => Mode::List,
+            Screen::Deal => Mode::Deal,
+            Screen::Review => match &self.wizard {
+                Some(w) if w.is_typing() => Mode::WizardText,
+                _ => Mode::WizardList,
+            },
+        }
+    }
+
+    /// Rows of a deal table that fit on screen (at least one).
     pub fn page_rows(&self) -> usize {
         usize::from(self.height.saturating_sub(ROWS_TOP + ROWS_BOTTOM)).max(1)
     }
 
-    /// The selected deal, if any.
-    pub fn selected_deal(&self) -> Option<&DealSummary> {
-        self.deals.get(self.selected)
+    /// The list in front (or the one the deal view came from).
+    pub fn current_list(&self) -> &ListView {
+        match self.list {
+            ListKind::Queue => &self.queue,
+            ListKind::Pipeline => &self.pipeline,
+        }
+    }
+
+    fn current_list_mut(&mut self) -> &mut ListView {
+        match self.list {
+            ListKind::Queue => &mut self.queue,
+            ListKind::Pipeline => &mut self.pipeline,
+        }
+    }
+
+    /// The deal selected in the list in front.
+    pub fn selected_deal(&self) -> Option<&crate::store::deals::DealSummary> {
+        self.current_list()
+            .selected_index()
+            .and_then(|i| self.rows.deals.get(i))
+    }
+
+    /// The cache's "now": a demo's as-of, else the clock.
+    pub fn now(&self) -> Timestamp {
+        self.as_of.or(self.clock).unwrap_or(Timestamp::UNIX_EPOCH)
     }
 
     /// Applies an action and returns the commands it asks for.
     pub fn update(&mut self, action: Action) -> Vec<Command> {
-        let last = self.deals.len().saturating_sub(1);
-        let page = self.page_rows();
         match action {
             Action::Quit => return vec![Command::Quit],
-            Action::Up => self.select(self.selected.saturating_sub(1)),
-            Action::Down => self.select((self.selected + 1).min(last)),
-            Action::PageUp => self.select(self.selected.saturating_sub(page)),
-            Action::PageDown => self.select((self.selected + page).min(last)),
-            Action::Top => self.select(0),
-            Action::Bottom => self.select(last),
-            Action::ClickLine(line) => {
-                let first = ROWS_TOP;
-                let end = self.height.saturating_sub(ROWS_BOTTOM);
-                if (first..end).contains(&line) {
-                    let index = self.offset + usize::from(line - first);
-                    if index < self.deals.len() {
-                        self.select(index);
-                    }
-                }
-            }
+            Action::Help => self.help = true,
+            Action::CloseHelp => self.help = false,
             Action::Resize { width, height } => {
                 self.width = width;
                 self.height = height;
-                self.select(self.selected);
+                let page = self.page_rows();
+                for list in [&mut self.queue, &mut self.pipeline] {
+                    list.select(list.selected, page);
+                }
             }
             Action::Tick(now) => self.clock = Some(now),
             Action::DealsLoaded(Ok(list)) => self.loaded(list),
             Action::DealsLoaded(Err(message)) => self.load = Load::Failed(message),
-            Action::StartSync => {
-                // One sync at a time; a demo history has no CRM behind it.
-                if matches!(self.sync, SyncState::Running { .. }) {
-                    return Vec::new();
-                }
-                if self.is_demo {
-                    self.sync = SyncState::Failed(
-                        "this is a generated demo history: open your own cache to sync".into(),
-                    );
-                    return Vec::new();
-                }
-                self.sync = SyncState::Running {
-                    phase: "starting",
-                    done: 0,
-                    total: None,
-                };
-                return vec![Command::Sync];
+            Action::DealLoaded(result) => self.deal_loaded(*result),
+            Action::ReviewLoaded(result) => return self.review_loaded(*result),
+            Action::Saved(result) => return self.saved(result),
+            Action::Marked(result) => match result {
+                Ok(_) => return vec![Command::LoadDeals],
+                Err(e) => self.notice = Some(sanitize_line(&e)),
+            },
+            Action::NotesPosted(result) => {
+                self.notice = Some(sanitize_line(match &result {
+                    Ok(s) | Err(s) => s,
+                }));
             }
-            Action::SyncProgress(event) => {
-                if let SyncState::Running { phase, done, total } = &mut self.sync {
-                    match event {
-                        SyncEvent::Phase(p) => *phase = p,
-                        SyncEvent::Deals { done: d, total: t } => {
-                            *done = d;
-                            *total = t;
-                        }
-                    }
-                }
-            }
+            Action::StartSync => return self.start_sync(),
+            Action::SyncProgress(event) => self.sync_progress(event),
             Action::SyncFinished(result) => {
                 self.sync = match result {
                     Ok(summary) => SyncState::Done(sanitize_line(&summary)),
@@ -174,223 +268,618 @@ impl App {
                 // batches are kept).
                 return vec![Command::LoadDeals];
             }
+            Action::Wizard(input) => return self.wizard_input(input),
+            Action::CloseWizard => self.close_wizard(),
+            other => return self.navigate(other),
         }
         Vec::new()
     }
 
+    /// Keys that move around: lists, the deal view, search and filters.
+    fn navigate(&mut self, action: Action) -> Vec<Command> {
+        match self.screen {
+            Screen::Queue | Screen::Pipeline => self.list_action(action),
+            Screen::Deal => self.deal_action(action),
+            Screen::Review => Vec::new(),
+        }
+    }
+
+    fn list_action(&mut self, action: Action) -> Vec<Command> {
+        // Actions about the screen first; then those about the list in front.
+        match action {
+            Action::StartSearch => self.searching = true,
+            Action::SearchAccept => self.searching = false,
+            Action::ShowQueue => self.show_list(ListKind::Queue),
+            Action::ShowPipeline => self.show_list(ListKind::Pipeline),
+            Action::NextPane | Action::PrevPane => {
+                let other = match self.list {
+                    ListKind::Queue => ListKind::Pipeline,
+                    ListKind::Pipeline => ListKind::Queue,
+                };
+                self.show_list(other);
+            }
+            Action::Open => return self.open_selected(),
+            Action::Review => return self.review_selected(),
+            Action::MarkReviewed => return self.mark_selected(),
+            Action::SearchCancel => {
+                self.searching = false;
+                self.narrow_list(|list, _| list.query.clear());
+            }
+            other => self.list_only(other),
+        }
+        Vec::new()
+    }
+
+    /// Moves, filters and orders the list in front.
+    fn list_only(&mut self, action: Action) {
+        let page = self.page_rows();
+        let end = self.height.saturating_sub(ROWS_BOTTOM);
+        match action {
+            Action::SearchInput(c) => self.narrow_list(|list, _| list.query.push(c)),
+            Action::SearchBackspace => self.narrow_list(|list, _| {
+                list.query.pop();
+            }),
+            Action::CycleOwner => self.narrow_list(|list, rows| list.cycle_owner(&rows.owners)),
+            Action::CycleTeam => self.narrow_list(|list, rows| list.cycle_team(&rows.teams)),
+            Action::CycleBadge => self.narrow_list(|list, _| list.cycle_badge()),
+            Action::CycleSort => self.narrow_list(|list, _| list.cycle_sort()),
+            Action::ReverseSort => self.narrow_list(|list, _| list.descending = !list.descending),
+            // Esc in a list clears what narrows it, like leaving a search.
+            Action::ClearFilters | Action::Back => self.narrow_list(|list, _| {
+                list.query.clear();
+                list.filter = Default::default();
+            }),
+            Action::Up => self.current_list_mut().step(-1, page),
+            Action::Down => self.current_list_mut().step(1, page),
+            Action::PageUp => self.current_list_mut().step(-(page as isize), page),
+            Action::PageDown => self.current_list_mut().step(page as isize, page),
+            Action::Top => self.current_list_mut().select(0, page),
+            Action::Bottom => self.current_list_mut().select(usize::MAX, page),
+            Action::ClickLine(line) if (ROWS_TOP..end).contains(&line) => {
+                let list = self.current_list_mut();
+                let index = list.offset + usize::from(line - ROWS_TOP);
+                if index < list.rows.len() {
+                    list.select(index, page);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Changes what the list in front shows, then recomputes its rows.
+    fn narrow_list(&mut self, change: impl FnOnce(&mut ListView, &Rows)) {
+        let page = self.page_rows();
+        let rows = Arc::clone(&self.rows);
+        let list = self.current_list_mut();
+        change(list, &rows);
+        list.refresh(&rows, page);
+    }
+
+    fn show_list(&mut self, kind: ListKind) {
+        self.list = kind;
+        self.searching = false;
+        self.screen = match kind {
+            ListKind::Queue => Screen::Queue,
+            ListKind::Pipeline => Screen::Pipeline,
+        };
+    }
+
+    fn open_selected(&mut self) -> Vec<Command> {
+        let Some(id) = self.selected_deal().map(|d| d.id.clone()) else {
+            return Vec::new();
+        };
+        self.screen = Screen::Deal;
+        self.deal = None;
+        self.loading_deal = Some(id.clone());
+        vec![Command::LoadDeal(id)]
+    }
+
+    fn review_selected(&mut self) -> Vec<Command> {
+        let id = match self.screen {
+            Screen::Deal => self.deal.as_ref().map(|d| d.detail.summary.id.clone()),
+            _ => self.selected_deal().map(|d| d.id.clone()),
+        };
+        let Some(id) = id else {
+            return Vec::new();
+        };
+        self.open_review(id)
+    }
+
+    /// Opens the wizard on a deal (also how `dealtrace review DEAL_ID` starts).
+    pub fn open_review(&mut self, id: DealId) -> Vec<Command> {
+        self.screen = Screen::Review;
+        self.wizard = None;
+        self.loading_deal = Some(id.clone());
+        vec![Command::LoadReview(id)]
+    }
+
+    fn mark_selected(&mut self) -> Vec<Command> {
+        let id = match self.screen {
+            Screen::Deal => self.deal.as_ref().map(|d| d.detail.summary.id.clone()),
+            _ => self.selected_deal().map(|d| d.id.clone()),
+        };
+        match id {
+            Some(id) => vec![Command::MarkReviewed(id)],
+            None => Vec::new(),
+        }
+    }
+
+    fn deal_action(&mut self, action: Action) -> Vec<Command> {
+        let page = self.page_rows() as isize;
+        match action {
+            Action::Back => {
+                self.show_list(self.list);
+                self.deal = None;
+                return Vec::new();
+            }
+            Action::ShowQueue => self.show_list(ListKind::Queue),
+            Action::ShowPipeline => self.show_list(ListKind::Pipeline),
+            Action::Review => return self.review_selected(),
+            Action::MarkReviewed => return self.mark_selected(),
+            _ => {}
+        }
+        let Some(deal) = self.deal.as_mut() else {
+            return Vec::new();
+        };
+        match action {
+            Action::NextPane => deal.pane = deal.pane.step(1),
+            Action::PrevPane => deal.pane = deal.pane.step(-1),
+            Action::Up => deal.scroll_by(-1),
+            Action::Down => deal.scroll_by(1),
+            Action::PageUp => deal.scroll_by(-page),
+            Action::PageDown => deal.scroll_by(page),
+            Action::Top => deal.scroll_to_end(false),
+            Action::Bottom => deal.scroll_to_end(true),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn deal_loaded(&mut self, result: Result<crate::store::detail::DealDetail, String>) {
+        match result {
+            Ok(detail) if self.loading_deal.as_ref() == Some(&detail.summary.id) => {
+                self.loading_deal = None;
+                self.deal = Some(DealScreen::new(
+                    detail,
+                    self.now(),
+                    self.settings.slip_min_days,
+                ));
+            }
+            // A deal the user has already left: nothing to show.
+            Ok(_) => {}
+            Err(e) => {
+                self.loading_deal = None;
+                self.notice = Some(sanitize_line(&e));
+                self.show_list(self.list);
+            }
+        }
+    }
+
+    fn review_loaded(&mut self, result: Result<ReviewSource, String>) -> Vec<Command> {
+        let source = match result {
+            Ok(source) if self.loading_deal.as_ref() == Some(&source.detail.summary.id) => source,
+            Ok(_) => return Vec::new(),
+            Err(e) => {
+                self.loading_deal = None;
+                self.notice = Some(sanitize_line(&e));
+                self.show_list(self.list);
+                return Vec::new();
+            }
+        };
+        self.loading_deal = None;
+        let now = self.now();
+        let detail = super::deal_view::sanitized(source.detail);
+        let slip = self.settings.slip_min_days;
+        let wizard = match (source.draft, source.last_final) {
+            (Some((draft, traces)), _) => {
+                self.notice = Some("resumed the saved draft".into());
+                Wizard::resume(&detail, draft, traces, &self.taxonomy, now, slip)
+            }
+            (None, Some((last, traces))) => {
+                self.notice = Some(format!(
+                    "amending the final review (revision {}); the saved one is kept",
+                    last.revision
+                ));
+                Wizard::amend(&detail, last, traces, &self.taxonomy, now, slip)
+            }
+            (None, None) => Wizard::start(
+                &detail,
+                &self.taxonomy,
+                &self.settings.reviewer,
+                source.new_review_id,
+                now,
+                slip,
+            ),
+        };
+        self.wizard = Some(wizard);
+        if self.deal.as_ref().map(|d| &d.detail.summary.id) != Some(&detail.summary.id) {
+            self.deal = Some(DealScreen::new(detail, now, slip));
+        }
+        Vec::new()
+    }
+
+    fn wizard_input(&mut self, input: crate::review::WizardInput) -> Vec<Command> {
+        let now = self.now();
+        let Some(wizard) = self.wizard.as_mut() else {
+            return Vec::new();
+        };
+        match wizard.handle(input, &self.taxonomy, now) {
+            WizardEffect::None | WizardEffect::Invalid => Vec::new(),
+            WizardEffect::Autosave => {
+                let draft = wizard.draft(now);
+                self.saving = SaveState::Saving(self.saves_in_flight() + 1);
+                vec![Command::SaveDraft(Box::new(draft))]
+            }
+            WizardEffect::Finalize => match wizard.finalize(now) {
+                Ok(done) => {
+                    self.saving = SaveState::Saving(self.saves_in_flight() + 1);
+                    vec![Command::SaveFinal(Box::new(done))]
+                }
+                Err(why) => {
+                    self.notice = Some(why);
+                    Vec::new()
+                }
+            },
+        }
+    }
+
+    fn saves_in_flight(&self) -> usize {
+        match self.saving {
+            SaveState::Saving(n) => n,
+            _ => 0,
+        }
+    }
+
+    fn saved(&mut self, result: Result<SaveKind, String>) -> Vec<Command> {
+        let left = self.saves_in_flight().saturating_sub(1);
+        match result {
+            Ok(kind) => {
+                self.saving = if left > 0 {
+                    SaveState::Saving(left)
+                } else {
+                    SaveState::Saved
+                };
+                if kind == SaveKind::Final {
+                    self.notice = Some("review saved".into());
+                    self.wizard = None;
+                    // Back to the deal, reloaded with its new review and traces.
+                    let id = self.deal.as_ref().map(|d| d.detail.summary.id.clone());
+                    self.screen = Screen::Deal;
+                    let mut commands = vec![Command::LoadDeals, Command::PostNotes];
+                    if let Some(id) = id {
+                        self.loading_deal = Some(id.clone());
+                        commands.push(Command::LoadDeal(id));
+                    }
+                    return commands;
+                }
+            }
+            Err(e) => self.saving = SaveState::Failed(sanitize_line(&e)),
+        }
+        Vec::new()
+    }
+
+    fn close_wizard(&mut self) {
+        self.wizard = None;
+        self.loading_deal = None;
+        self.notice = Some("draft kept; r resumes it".into());
+        if self.deal.is_some() {
+            self.screen = Screen::Deal;
+        } else {
+            self.show_list(self.list);
+        }
+    }
+
+    fn start_sync(&mut self) -> Vec<Command> {
+        // One sync at a time; a demo history has no CRM behind it.
+        if matches!(self.sync, SyncState::Running { .. }) {
+            return Vec::new();
+        }
+        if self.is_demo {
+            self.sync = SyncState::Failed(
+                "this is a generated demo history: open your own cache to sync".into(),
+            );
+            return Vec::new();
+        }
+        self.sync = SyncState::Running {
+            phase: "starting",
+            done: 0,
+            total: None,
+        };
+        vec![Command::Sync]
+    }
+
+    fn sync_progress(&mut self, event: SyncEvent) {
+        if let SyncState::Running { phase, done, total } = &mut self.sync {
+            match event {
+                SyncEvent::Phase(p) => *phase = p,
+                SyncEvent::Deals { done: d, total: t } => {
+                    *done = d;
+                    *total = t;
+                }
+            }
+        }
+    }
+
     fn loaded(&mut self, list: DealList) {
         let DealList {
-            mut deals,
+            rows,
             as_of,
             last_sync,
             is_demo,
         } = list;
-        for d in &mut deals {
-            d.name = sanitize_line(&d.name);
-            d.company = d.company.as_deref().map(sanitize_line);
-            d.owner = d.owner.as_deref().map(sanitize_line);
-            d.stage = sanitize_line(&d.stage);
-            d.pipeline = sanitize_line(&d.pipeline);
-            d.currency = sanitize_line(&d.currency);
-        }
-        // Keep the same deal selected across a reload if it is still there.
-        let keep = self.selected_deal().map(|d| d.id.clone());
-        self.deals = deals;
+        self.rows = rows;
         self.as_of = Some(as_of);
         self.last_sync = last_sync;
         self.is_demo = is_demo;
         self.load = Load::Ready;
-        let index = keep
-            .and_then(|id| self.deals.iter().position(|d| d.id == id))
-            .unwrap_or(0);
-        self.select(index);
-    }
-
-    /// Selects `index` (clamped) and scrolls just enough to keep it visible.
-    fn select(&mut self, index: usize) {
-        let last = self.deals.len().saturating_sub(1);
-        self.selected = index.min(last);
         let page = self.page_rows();
-        if self.selected < self.offset {
-            self.offset = self.selected;
-        } else if self.selected >= self.offset + page {
-            self.offset = self.selected + 1 - page;
-        }
-        // After a resize or a shorter list, do not leave empty rows below the last deal.
-        self.offset = self.offset.min(self.deals.len().saturating_sub(page));
+        // Each list keeps its selected deal across a reload if it is still shown.
+        self.queue.refresh(&self.rows, page);
+        self.pipeline.refresh(&self.rows, page);
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::queue::Badge;
     use crate::domain::time::from_unix;
+    use crate::domain::{ReviewStatus, queue::QueueReviewStatus};
+    use crate::review::WizardInput;
+    use crate::review::fixtures::{lost_deal, open_deal};
+    use crate::tui::rows::QueueMark;
+    use crate::tui::rows::tests::deal;
 
-    fn deal(i: usize) -> DealSummary {
-        DealSummary {
-            id: format!("{i}").into(),
-            name: format!("Deal {i}"),
-            company: Some("Acme".into()),
-            owner: Some("Ada".into()),
-            pipeline: "Sales".into(),
-            stage: "Demo".into(),
-            stage_id: "presentationscheduled".into(),
-            amount: Some(1000.0),
-            currency: "USD".into(),
-            created_at: from_unix(0),
-            close_date: None,
-            is_closed: false,
-            is_won: false,
+    fn list(n: usize) -> DealList {
+        let marks = (0..n)
+            .map(|i| QueueMark {
+                badges: if i % 2 == 0 {
+                    vec![Badge::Lost]
+                } else {
+                    vec![]
+                },
+                review: QueueReviewStatus::None,
+            })
+            .collect();
+        DealList {
+            rows: Arc::new(Rows::build((0..n).map(deal).collect(), marks, from_unix(0))),
+            as_of: from_unix(100 * crate::domain::DAY),
+            last_sync: None,
+            is_demo: true,
         }
     }
 
     fn loaded(n: usize, height: u16) -> App {
         let (mut app, commands) = App::new("cache".into(), 80, height, false);
         assert_eq!(commands, vec![Command::LoadDeals]);
-        app.update(Action::DealsLoaded(Ok(DealList {
-            deals: (0..n).map(deal).collect(),
-            as_of: from_unix(0),
-            last_sync: None,
-            is_demo: true,
-        })));
+        app.update(Action::DealsLoaded(Ok(list(n))));
+        app
+    }
+
+    fn source(detail: crate::store::detail::DealDetail) -> ReviewSource {
+        ReviewSource {
+            detail,
+            draft: None,
+            last_final: None,
+            new_review_id: "review-1".into(),
+        }
+    }
+
+    #[test]
+    fn starts_loading_then_shows_the_queue() {
+        let (app, _) = App::new("c".into(), 80, 24, true);
+        assert_eq!(app.load, Load::Loading);
+        let app = loaded(6, 24);
+        assert_eq!(app.load, Load::Ready);
+        assert_eq!(app.screen, Screen::Queue);
+        assert_eq!(app.queue.rows.len(), 3, "only deals with a badge");
+        assert_eq!(app.pipeline.rows.len(), 6);
+        assert_eq!(app.mode(), Mode::List);
+    }
+
+    #[test]
+    fn lists_switch_by_number_and_tab_and_keep_their_own_selection() {
+        let mut app = loaded(10, 24);
+        app.update(Action::Down);
+        app.update(Action::ShowPipeline);
+        assert_eq!(app.screen, Screen::Pipeline);
+        app.update(Action::Bottom);
+        assert_eq!(app.pipeline.selected, 9);
+        app.update(Action::NextPane);
+        assert_eq!(app.screen, Screen::Queue);
+        assert_eq!(app.queue.selected, 1, "the queue kept its place");
+    }
+
+    #[test]
+    fn search_is_typed_live_then_kept_or_cleared() {
+        let mut app = loaded(30, 24);
+        app.update(Action::ShowPipeline);
+        app.update(Action::StartSearch);
+        assert_eq!(app.mode(), Mode::Search);
+        for c in "deal 2".chars() {
+            app.update(Action::SearchInput(c));
+        }
+        assert_eq!(app.pipeline.rows.len(), 11, "Deal 2 and Deal 20-29");
+        app.update(Action::SearchBackspace);
+        app.update(Action::SearchInput('1'));
+        assert_eq!(app.pipeline.rows.len(), 11, "Deal 1 and 10-19");
+        app.update(Action::SearchAccept);
+        assert_eq!(app.mode(), Mode::List);
+        assert_eq!(app.pipeline.query, "deal 1");
+        app.update(Action::StartSearch);
+        app.update(Action::SearchCancel);
+        assert_eq!(app.pipeline.rows.len(), 30);
+        app.update(Action::CycleTeam);
+        assert_eq!(app.pipeline.rows.len(), 10, "East: every third deal");
+        app.update(Action::Back);
+        assert_eq!(app.pipeline.rows.len(), 30, "Esc clears the filter");
+    }
+
+    #[test]
+    fn opening_a_deal_loads_it_and_esc_goes_back() {
+        let mut app = loaded(4, 24);
+        let detail = lost_deal();
+        let id = app.selected_deal().map(|d| d.id.clone()).unwrap();
+        assert_eq!(app.update(Action::Open), vec![Command::LoadDeal(id)]);
+        assert_eq!(app.screen, Screen::Deal);
+        // An answer for a deal the user no longer waits for is ignored.
+        app.update(Action::DealLoaded(Box::new(Ok(detail.clone()))));
+        assert!(app.deal.is_none());
+        app.loading_deal = Some(detail.summary.id.clone());
+        app.update(Action::DealLoaded(Box::new(Ok(detail))));
+        let deal = app.deal.as_ref().unwrap();
+        assert!(!deal.timeline.is_empty());
+        app.update(Action::NextPane);
+        assert_eq!(
+            app.deal.as_ref().unwrap().pane,
+            crate::tui::deal_view::DealPane::People
+        );
+        app.update(Action::Back);
+        assert_eq!(app.screen, Screen::Queue);
+        assert!(app.deal.is_none());
+    }
+
+    #[test]
+    fn a_failed_deal_load_says_why_and_returns_to_the_list() {
+        let mut app = loaded(4, 24);
+        app.update(Action::Open);
+        app.update(Action::DealLoaded(Box::new(Err("no such deal".into()))));
+        assert_eq!(app.screen, Screen::Queue);
+        assert_eq!(app.notice.as_deref(), Some("no such deal"));
+    }
+
+    fn reviewing(detail: crate::store::detail::DealDetail) -> App {
+        let mut app = loaded(4, 24);
+        let id = detail.summary.id.clone();
+        assert_eq!(app.open_review(id.clone()), vec![Command::LoadReview(id)]);
+        app.update(Action::ReviewLoaded(Box::new(Ok(source(detail)))));
         app
     }
 
     #[test]
-    fn starts_loading_then_ready() {
-        let (app, _) = App::new("c".into(), 80, 24, true);
-        assert_eq!(app.load, Load::Loading);
-        let app = loaded(3, 24);
-        assert_eq!(app.load, Load::Ready);
-        assert_eq!(app.deals.len(), 3);
-    }
-
-    #[test]
-    fn moving_clamps_at_both_ends() {
-        let mut app = loaded(3, 24);
-        app.update(Action::Up);
-        assert_eq!(app.selected, 0);
-        app.update(Action::Down);
-        app.update(Action::Down);
-        app.update(Action::Down);
-        assert_eq!(app.selected, 2);
-        app.update(Action::Top);
-        assert_eq!(app.selected, 0);
-        app.update(Action::Bottom);
-        assert_eq!(app.selected, 2);
-    }
-
-    #[test]
-    fn scrolling_keeps_the_selection_visible() {
-        // 24 lines: 21 table rows.
-        let mut app = loaded(100, 24);
-        assert_eq!(app.page_rows(), 21);
-        for _ in 0..21 {
-            app.update(Action::Down);
+    fn every_change_in_the_wizard_is_saved_in_order_and_a_final_save_returns_to_the_deal() {
+        let mut app = reviewing(lost_deal());
+        assert_eq!(app.screen, Screen::Review);
+        assert!(app.wizard.is_some());
+        // A closed deal opens on its reasons list: select one (a draft save), then walk on.
+        assert_eq!(app.mode(), Mode::WizardList);
+        let mut saves = Vec::new();
+        for input in [
+            WizardInput::Toggle,
+            WizardInput::NextStep,
+            WizardInput::NextStep,
+            WizardInput::NextStep,
+        ] {
+            for c in app.update(Action::Wizard(input)) {
+                saves.push(c);
+            }
         }
-        assert_eq!((app.selected, app.offset), (21, 1));
-        app.update(Action::PageDown);
-        assert_eq!((app.selected, app.offset), (42, 22));
-        app.update(Action::Bottom);
-        assert_eq!((app.selected, app.offset), (99, 79));
-        app.update(Action::PageUp);
-        assert_eq!((app.selected, app.offset), (78, 78));
-        app.update(Action::Top);
-        assert_eq!((app.selected, app.offset), (0, 0));
+        assert!(
+            saves
+                .iter()
+                .any(|c| matches!(c, Command::SaveDraft(d) if d.0.reasons.len() == 1)),
+            "the selected reason was autosaved: {saves:?}"
+        );
+        assert!(matches!(app.saving, SaveState::Saving(_)));
+        let done = app.update(Action::Wizard(WizardInput::Save));
+        let Some(Command::SaveFinal(job)) = done.first() else {
+            panic!("Save on the summary finalises: {done:?}");
+        };
+        assert_eq!(job.0.status, ReviewStatus::Final);
+        for _ in 0..saves.len() {
+            app.update(Action::Saved(Ok(SaveKind::Draft)));
+        }
+        let after = app.update(Action::Saved(Ok(SaveKind::Final)));
+        assert!(after.contains(&Command::LoadDeals));
+        assert!(after.iter().any(|c| matches!(c, Command::LoadDeal(_))));
+        assert_eq!(app.screen, Screen::Deal);
+        assert!(app.wizard.is_none());
+        assert_eq!(app.saving, SaveState::Saved);
     }
 
     #[test]
-    fn resize_keeps_the_selection_on_screen() {
-        let mut app = loaded(100, 40);
-        app.update(Action::Bottom);
-        app.update(Action::Resize {
-            width: 80,
-            height: 10,
-        });
-        assert!(app.selected >= app.offset && app.selected < app.offset + app.page_rows());
-        app.update(Action::Resize {
-            width: 80,
-            height: 200,
-        });
+    fn typing_goes_to_text_fields_and_esc_leaves_the_draft_behind() {
+        let mut app = reviewing(open_deal());
+        // An open deal: outcome, then notes.
+        app.update(Action::Wizard(WizardInput::FocusNext));
+        assert_eq!(app.mode(), Mode::WizardText);
+        let commands = app.update(Action::Wizard(WizardInput::Char('q')));
+        assert!(matches!(commands.as_slice(), [Command::SaveDraft(d)] if d.0.notes == "q"));
+        app.update(Action::CloseWizard);
+        assert!(app.wizard.is_none());
         assert_eq!(
-            app.offset, 0,
-            "everything fits: no blank rows at the bottom"
+            app.screen,
+            Screen::Deal,
+            "back to the deal the review was of"
         );
-        app.update(Action::Resize {
-            width: 10,
-            height: 1,
-        });
-        assert_eq!(app.page_rows(), 1, "a tiny terminal still shows a row");
+        assert!(app.notice.as_deref().unwrap_or("").contains("draft kept"));
+    }
+
+    #[test]
+    fn a_draft_is_resumed_and_a_final_review_is_amended() {
+        let detail = lost_deal();
+        let mut app = reviewing(detail.clone());
+        app.update(Action::Wizard(WizardInput::Toggle));
+        let draft = app.wizard.as_ref().unwrap().draft(from_unix(0));
+        assert_eq!(draft.0.reasons.len(), 1);
+
+        let mut again = loaded(4, 24);
+        again.open_review(detail.summary.id.clone());
+        let mut src = source(detail.clone());
+        src.draft = Some(draft.clone());
+        again.update(Action::ReviewLoaded(Box::new(Ok(src))));
+        let resumed = again.wizard.as_ref().unwrap();
+        assert_eq!(resumed.review().reasons, draft.0.reasons);
+        assert_eq!(resumed.review().id, draft.0.id);
+
+        let mut final_review = draft.0.clone();
+        final_review.status = ReviewStatus::Final;
+        let mut third = loaded(4, 24);
+        third.open_review(detail.summary.id.clone());
+        let mut src = source(detail);
+        src.last_final = Some((final_review.clone(), draft.1));
+        third.update(Action::ReviewLoaded(Box::new(Ok(src))));
+        let amending = third.wizard.as_ref().unwrap();
+        assert_eq!(amending.amends(), Some(final_review.revision));
+        assert_eq!(
+            amending.review().id,
+            final_review.id,
+            "same review, next revision"
+        );
+    }
+
+    #[test]
+    fn marking_reviewed_reloads_the_queue() {
+        let mut app = loaded(4, 24);
+        let id = app.selected_deal().map(|d| d.id.clone()).unwrap();
+        assert_eq!(
+            app.update(Action::MarkReviewed),
+            vec![Command::MarkReviewed(id.clone())]
+        );
+        assert_eq!(app.update(Action::Marked(Ok(id))), vec![Command::LoadDeals]);
+        app.update(Action::Marked(Err("disk full".into())));
+        assert_eq!(app.notice.as_deref(), Some("disk full"));
     }
 
     #[test]
     fn clicks_select_the_row_under_the_pointer() {
         let mut app = loaded(100, 24);
+        app.update(Action::ShowPipeline);
         app.update(Action::ClickLine(ROWS_TOP + 4));
-        assert_eq!(app.selected, 4);
+        assert_eq!(app.pipeline.selected, 4);
         app.update(Action::ClickLine(0));
-        assert_eq!(app.selected, 4, "title bar clicks do nothing");
+        assert_eq!(app.pipeline.selected, 4, "title bar clicks do nothing");
         app.update(Action::ClickLine(23));
-        assert_eq!(app.selected, 4, "status line clicks do nothing");
-        let mut few = loaded(2, 24);
-        few.update(Action::ClickLine(ROWS_TOP + 10));
-        assert_eq!(few.selected, 0, "clicks below the last deal do nothing");
+        assert_eq!(app.pipeline.selected, 4, "status line clicks do nothing");
     }
 
     #[test]
-    fn empty_lists_are_safe() {
-        let mut app = loaded(0, 24);
-        for a in [
-            Action::Down,
-            Action::Up,
-            Action::PageDown,
-            Action::Bottom,
-            Action::ClickLine(3),
-        ] {
-            app.update(a);
-        }
-        assert_eq!((app.selected, app.offset), (0, 0));
-        assert!(app.selected_deal().is_none());
-    }
-
-    #[test]
-    fn crm_text_is_sanitised_on_load() {
-        let (mut app, _) = App::new("c".into(), 80, 24, false);
-        let mut evil = deal(0);
-        evil.name = "Acme\u{1b}[2J\u{1b}]52;c;eA==\u{7} renewal".into();
-        evil.company = Some("Evil\u{7}Corp".into());
-        app.update(Action::DealsLoaded(Ok(DealList {
-            deals: vec![evil],
-            as_of: from_unix(0),
-            last_sync: None,
-            is_demo: false,
-        })));
-        assert_eq!(app.deals[0].name, "Acme renewal");
-        assert_eq!(app.deals[0].company.as_deref(), Some("EvilCorp"));
-    }
-
-    #[test]
-    fn a_reload_keeps_the_selected_deal() {
-        let mut app = loaded(10, 24);
-        app.update(Action::Down);
-        app.update(Action::Down);
-        let mut deals: Vec<_> = (0..10).map(deal).collect();
-        deals.insert(0, deal(99));
-        app.update(Action::DealsLoaded(Ok(DealList {
-            deals,
-            as_of: from_unix(0),
-            last_sync: None,
-            is_demo: true,
-        })));
-        assert_eq!(app.selected_deal().map(|d| d.id.as_str()), Some("2"));
-    }
-
-    #[test]
-    fn quit_and_failures() {
-        let (mut app, _) = App::new("c".into(), 80, 24, false);
-        assert_eq!(app.update(Action::Quit), vec![Command::Quit]);
-        app.update(Action::DealsLoaded(Err("cannot read".into())));
-        assert_eq!(app.load, Load::Failed("cannot read".into()));
+    fn help_opens_and_any_key_closes_it() {
+        let mut app = loaded(3, 24);
+        app.update(Action::Help);
+        assert_eq!(app.mode(), Mode::Help);
+        app.update(Action::CloseHelp);
+        assert_eq!(app.mode(), Mode::List);
     }
 
     #[test]
@@ -417,7 +906,6 @@ mod tests {
             vec![Command::LoadDeals]
         );
         assert_eq!(app.sync, SyncState::Done("2 new".into()));
-        // Progress from a finished sync changes nothing.
         app.update(Action::SyncProgress(SyncEvent::Phase("owners")));
         assert_eq!(app.sync, SyncState::Done("2 new".into()));
         assert_eq!(app.update(Action::StartSync), vec![Command::Sync]);
@@ -435,5 +923,11 @@ mod tests {
         assert!(app.is_demo);
         assert_eq!(app.update(Action::StartSync), vec![]);
         assert!(matches!(app.sync, SyncState::Failed(_)));
+    }
+
+    #[test]
+    fn quit_asks_for_nothing() {
+        let mut app = reviewing(lost_deal());
+        assert_eq!(app.update(Action::Quit), vec![Command::Quit]);
     }
 }

@@ -1,18 +1,23 @@
 //! The only part of the UI that touches the terminal, the clock and the cache.
 
-use super::action::{Action, Command, DealList};
-use super::app::App;
+use super::action::{Action, Command, DealList, ReviewSource, SaveKind};
+use super::app::{App, Settings};
 use super::keys::actions_for;
+use super::rows::{QueueMark, Rows};
 use super::views;
 use crate::config::{Config, UiConfig};
+use crate::domain::queue::badges;
+use crate::domain::{DealId, DecisionTrace, Review};
 use crate::store::{self, Store};
-use color_eyre::eyre::{Result, WrapErr};
+use color_eyre::eyre::{Result, WrapErr, eyre};
 use futures_util::StreamExt;
 use jiff::Timestamp;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture, EventStream};
 use ratatui::crossterm::execute;
-use std::path::PathBuf;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -21,7 +26,7 @@ const PANIC_FOR_TEST: &str = "DEALTRACE_TEST_PANIC";
 
 /// Takes over the terminal, runs the UI until the user quits, and restores the terminal — also
 /// when the loop fails or panics (ratatui's panic hook restores before the report prints).
-pub async fn run(db: PathBuf, config: Config) -> Result<()> {
+pub async fn run(db: PathBuf, config: Config, review: Option<DealId>) -> Result<()> {
     let ui = config.ui.clone();
     let mut terminal = ratatui::init();
     if ui.mouse {
@@ -29,7 +34,7 @@ pub async fn run(db: PathBuf, config: Config) -> Result<()> {
         // Mouse support is a nicety: a terminal that refuses it still gets the UI.
         let _ = execute!(std::io::stdout(), EnableMouseCapture);
     }
-    let result = main_loop(&mut terminal, db, &config).await;
+    let result = main_loop(&mut terminal, db, &config, review).await;
     if ui.mouse {
         let _ = execute!(std::io::stdout(), DisableMouseCapture);
     }
@@ -46,7 +51,23 @@ fn install_mouse_restore_hook() {
     }));
 }
 
-async fn main_loop(terminal: &mut DefaultTerminal, db: PathBuf, config: &Config) -> Result<()> {
+/// The reviewer's name: the config, else the login name.
+fn reviewer(config: &Config) -> String {
+    config
+        .review
+        .reviewer
+        .clone()
+        .or_else(|| std::env::var("USER").ok())
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| "reviewer".into())
+}
+
+async fn main_loop(
+    terminal: &mut DefaultTerminal,
+    db: PathBuf,
+    config: &Config,
+    review: Option<DealId>,
+) -> Result<()> {
     let ui: &UiConfig = &config.ui;
     let size = terminal.size().wrap_err("cannot read the terminal size")?;
     let color = ui.use_color(std::env::var("NO_COLOR").ok().as_deref());
@@ -55,29 +76,56 @@ async fn main_loop(terminal: &mut DefaultTerminal, db: PathBuf, config: &Config)
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| db.display().to_string());
     let (mut app, mut commands) = App::new(label, size.width, size.height, color);
+    app.settings = Settings {
+        reviewer: reviewer(config),
+        slip_min_days: config.review.slip_min_days,
+    };
+    if let Some(id) = review {
+        commands.extend(app.open_review(id));
+    }
     let (tx, mut rx) = mpsc::unbounded_channel::<Action>();
+    let saver = Saver::start(
+        db.clone(),
+        app.settings.reviewer.clone(),
+        config.crm.write_back,
+        tx.clone(),
+    );
     let mut events = EventStream::new();
     let mut tick = tokio::time::interval(Duration::from_millis(ui.tick_ms.max(50)));
     let panic_for_test = std::env::var_os(PANIC_FOR_TEST).is_some();
 
-    loop {
+    let outcome = loop {
+        let mut quit = false;
         for command in commands.drain(..) {
             match command {
-                Command::Quit => return Ok(()),
-                Command::LoadDeals => spawn_load(db.clone(), tx.clone()),
+                Command::Quit => quit = true,
+                Command::LoadDeals => spawn_load(db.clone(), config.clone(), tx.clone()),
+                Command::LoadDeal(id) => spawn_detail(db.clone(), id, tx.clone()),
+                Command::LoadReview(id) => spawn_review_source(db.clone(), id, tx.clone()),
+                Command::SaveDraft(job) => saver.send(SaveJob::Draft(job)),
+                Command::SaveFinal(job) => saver.send(SaveJob::Final(job)),
+                Command::MarkReviewed(id) => saver.send(SaveJob::Mark(id, app.now())),
                 Command::Sync => spawn_sync(db.clone(), config.clone(), tx.clone()),
+                Command::PostNotes if config.crm.write_back => {
+                    spawn_post_notes(db.clone(), config.clone(), tx.clone())
+                }
+                Command::PostNotes => {}
             }
         }
-        terminal
-            .draw(|frame| views::draw(frame, &app))
-            .wrap_err("cannot draw to the terminal")?;
+        if quit {
+            break Ok(());
+        }
+        if let Err(e) = terminal.draw(|frame| views::draw(frame, &app)) {
+            break Err(e).wrap_err("cannot draw to the terminal");
+        }
         if panic_for_test {
             panic!("panic requested by {PANIC_FOR_TEST}");
         }
+        let mode = app.mode();
         let actions = tokio::select! {
             event = events.next() => match event {
-                Some(Ok(event)) => actions_for(&event),
-                Some(Err(e)) => return Err(e).wrap_err("cannot read from the terminal"),
+                Some(Ok(event)) => actions_for(&event, mode),
+                Some(Err(e)) => break Err(e).wrap_err("cannot read from the terminal"),
                 None => vec![Action::Quit],
             },
             Some(action) = rx.recv() => vec![action],
@@ -86,15 +134,181 @@ async fn main_loop(terminal: &mut DefaultTerminal, db: PathBuf, config: &Config)
         for action in actions {
             commands.extend(app.update(action));
         }
+    };
+    // Every save asked for reaches the cache before the UI exits.
+    saver.finish();
+    outcome
+}
+
+/// One write for the saver thread.
+enum SaveJob {
+    Draft(Box<(Review, Vec<DecisionTrace>)>),
+    Final(Box<(Review, Vec<DecisionTrace>)>),
+    Mark(DealId, Timestamp),
+}
+
+/// Writes drafts, final reviews and marks on one thread with its own connection, in the order
+/// they were asked for: a later keystroke's draft can never be overwritten by an earlier one,
+/// and the draw loop never waits on SQLite.
+struct Saver {
+    jobs: std_mpsc::Sender<SaveJob>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Saver {
+    fn start(
+        db: PathBuf,
+        reviewer: String,
+        write_back: bool,
+        tx: mpsc::UnboundedSender<Action>,
+    ) -> Saver {
+        let (jobs, rx) = std_mpsc::channel::<SaveJob>();
+        let thread = std::thread::spawn(move || {
+            let mut store = None;
+            for job in rx {
+                if store.is_none() {
+                    store = Store::open(&db).ok();
+                }
+                let Some(store) = store.as_ref() else {
+                    let _ = tx.send(Action::Saved(Err(format!(
+                        "cannot open the cache at {} to save; what you typed is still on screen",
+                        db.display()
+                    ))));
+                    continue;
+                };
+                let action = run_job(store, &reviewer, write_back, job);
+                // The receiver is gone only when the UI has quit; the write is done anyway.
+                let _ = tx.send(action);
+            }
+        });
+        Saver { jobs, thread }
+    }
+
+    fn send(&self, job: SaveJob) {
+        // The thread only ends when `jobs` is dropped, in `finish`.
+        let _ = self.jobs.send(job);
+    }
+
+    fn finish(self) {
+        drop(self.jobs);
+        let _ = self.thread.join();
+    }
+}
+
+/// Saves a final review and, with write-back on, queues its CRM note in the same transaction:
+/// a final review without its queued note (or the reverse) can never be left behind.
+fn save_final(
+    conn: &rusqlite::Connection,
+    review: &Review,
+    traces: &[DecisionTrace],
+    reviewer: &str,
+    write_back: bool,
+) -> std::result::Result<(), store::StoreError> {
+    let tx = conn.unchecked_transaction()?;
+    store::reviews::finalize(&tx, review, traces, reviewer, review.updated_at)?;
+    if write_back && let Some(deal) = store::deals::get(&tx, &review.deal_id)? {
+        crate::crm::writeback::enqueue_review(
+            &tx,
+            review,
+            traces,
+            &deal.name,
+            &crate::domain::Taxonomy::builtin(),
+            &deal.source,
+            review.updated_at,
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn run_job(store: &Store, reviewer: &str, write_back: bool, job: SaveJob) -> Action {
+    let conn = store.conn();
+    let one_line = |e: store::StoreError| crate::cmd::one_line(&eyre!(e));
+    match job {
+        SaveJob::Draft(job) => {
+            let (review, traces) = *job;
+            Action::Saved(
+                store::reviews::save_draft(conn, &review, &traces)
+                    .map(|()| SaveKind::Draft)
+                    .map_err(one_line),
+            )
+        }
+        SaveJob::Final(job) => {
+            let (review, traces) = *job;
+            Action::Saved(
+                save_final(conn, &review, &traces, reviewer, write_back)
+                    .map(|()| SaveKind::Final)
+                    .map_err(one_line),
+            )
+        }
+        SaveJob::Mark(id, at) => Action::Marked(
+            store::marks::mark_reviewed(conn, &id, at, reviewer)
+                .map(|()| id)
+                .map_err(one_line),
+        ),
     }
 }
 
 /// Reads the deal list on a blocking thread and reports back as an action.
-fn spawn_load(db: PathBuf, tx: mpsc::UnboundedSender<Action>) {
+fn spawn_load(db: PathBuf, config: Config, tx: mpsc::UnboundedSender<Action>) {
     tokio::task::spawn_blocking(move || {
-        let result = load(&db).map_err(|e| crate::cmd::one_line(&e));
+        let result = load(&db, &config).map_err(|e| crate::cmd::one_line(&e));
         // The receiver is gone only when the UI has quit; nothing is waiting for the result.
         let _ = tx.send(Action::DealsLoaded(result));
+    });
+}
+
+fn spawn_detail(db: PathBuf, id: DealId, tx: mpsc::UnboundedSender<Action>) {
+    tokio::task::spawn_blocking(move || {
+        let result = detail(&db, &id).map_err(|e| crate::cmd::one_line(&e));
+        let _ = tx.send(Action::DealLoaded(Box::new(result)));
+    });
+}
+
+fn spawn_review_source(db: PathBuf, id: DealId, tx: mpsc::UnboundedSender<Action>) {
+    tokio::task::spawn_blocking(move || {
+        let result = review_source(&db, &id).map_err(|e| crate::cmd::one_line(&e));
+        let _ = tx.send(Action::ReviewLoaded(Box::new(result)));
+    });
+}
+
+fn detail(db: &Path, id: &DealId) -> Result<store::detail::DealDetail> {
+    let store = Store::open(db)?;
+    store::detail::load(store.conn(), id)?.ok_or_else(|| {
+        eyre!("the cache holds no deal {id}; check the id with `dealtrace deals list`")
+    })
+}
+
+fn review_source(db: &Path, id: &DealId) -> Result<ReviewSource> {
+    let store = Store::open(db)?;
+    let conn = store.conn();
+    let detail = store::detail::load(conn, id)?.ok_or_else(|| {
+        eyre!("the cache holds no deal {id}; check the id with `dealtrace deals list`")
+    })?;
+    Ok(ReviewSource {
+        detail,
+        draft: store::reviews::draft_for_deal(conn, id)?,
+        last_final: store::reviews::latest_final_for_deal(conn, id)?,
+        new_review_id: crate::domain::ids::new_local_id(),
+    })
+}
+
+/// Posts queued review notes to the CRM on a thread of its own; offline, they stay queued and
+/// the next sync posts them.
+fn spawn_post_notes(db: PathBuf, config: Config, tx: mpsc::UnboundedSender<Action>) {
+    std::thread::spawn(move || {
+        let result = match crate::crm::writeback::post_now(&db, &config) {
+            Ok(s) if s.busy => Ok("another dealtrace is posting review notes".to_owned()),
+            Ok(s) if s.pending > 0 => Ok(format!(
+                "review note queued ({} waiting; the next sync posts it)",
+                s.pending
+            )),
+            Ok(s) => Ok(format!("posted {} review note(s) to the CRM", s.posted)),
+            Err(e) => Err(format!(
+                "review note queued; posting it failed ({e}); the next sync retries"
+            )),
+        };
+        let _ = tx.send(Action::NotesPosted(result));
     });
 }
 
@@ -110,11 +324,7 @@ fn spawn_sync(db: PathBuf, config: Config, tx: mpsc::UnboundedSender<Action>) {
     });
 }
 
-fn sync_now(
-    db: &std::path::Path,
-    config: &Config,
-    tx: &mpsc::UnboundedSender<Action>,
-) -> Result<String> {
+fn sync_now(db: &Path, config: &Config, tx: &mpsc::UnboundedSender<Action>) -> Result<String> {
     let connector = crate::cmd::sync::connector(config)?;
     let mut store = Store::open(db)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -135,14 +345,32 @@ fn sync_now(
     Ok(crate::cmd::sync::one_line_summary(&summary))
 }
 
-fn load(db: &std::path::Path) -> Result<DealList> {
+/// Reads every deal with its queue badges and prepares the rows (public for the benchmarks,
+/// which measure exactly what the UI does before its first full frame).
+pub fn load(db: &Path, config: &Config) -> Result<DealList> {
     let store = Store::open(db)?;
     let conn = store.conn();
     let deals = store::deals::list(conn, &store::deals::DealFilter::default())?;
     let demo_as_of = store::meta::get_instant(conn, store::meta::keys::DEMO_AS_OF)?;
+    let as_of = demo_as_of.unwrap_or_else(Timestamp::now);
+    let review = &config.review;
+    let facts = store::queue::facts(conn, review.slip_min_days)?;
+    let norms = store::queue::stage_stays(conn, review.stall_quantile)?;
+    let by_deal: HashMap<&str, &crate::domain::queue::DealFacts> =
+        facts.iter().map(|f| (f.deal.as_str(), f)).collect();
+    let marks = deals
+        .iter()
+        .map(|d| match by_deal.get(d.id.as_str()) {
+            Some(f) => QueueMark {
+                badges: badges(f, &norms, as_of, review.lookback_days),
+                review: f.review_status,
+            },
+            None => QueueMark::default(),
+        })
+        .collect();
     Ok(DealList {
-        deals,
-        as_of: demo_as_of.unwrap_or_else(Timestamp::now),
+        rows: std::sync::Arc::new(Rows::build(deals, marks, as_of)),
+        as_of,
         last_sync: store::meta::get_instant(conn, store::meta::keys::LAST_SYNC)?,
         is_demo: demo_as_of.is_some(),
     })

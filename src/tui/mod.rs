@@ -6,21 +6,28 @@
 
 pub mod action;
 pub mod app;
+pub mod deal_view;
 mod event_loop;
 pub mod keys;
+pub mod list;
+pub mod rows;
 pub mod theme;
 pub mod views;
 
+pub use event_loop::load;
+
 use crate::config::Config;
+use crate::domain::DealId;
 use color_eyre::eyre::{Result, WrapErr};
 use std::path::Path;
 
-/// Opens the terminal UI on the cache at `db` and returns when the user quits.
-pub fn run(db: &Path, config: &Config) -> Result<()> {
+/// Opens the terminal UI on the cache at `db` (at the review of `review`, when given) and
+/// returns when the user quits.
+pub fn run(db: &Path, config: &Config, review: Option<DealId>) -> Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .wrap_err("cannot start the UI's runtime")?;
-    runtime.block_on(event_loop::run(db.to_owned(), config.clone()))
+    runtime.block_on(event_loop::run(db.to_owned(), config.clone(), review))
 }

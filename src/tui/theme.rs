@@ -21,6 +21,12 @@ pub struct Theme {
     pub status: Style,
     /// Errors.
     pub error: Style,
+    /// Queue badges.
+    pub badge: Style,
+    /// The border and title of the pane with focus.
+    pub focus: Style,
+    /// Facts that call for attention (single-threaded now, a slip).
+    pub warn: Style,
 }
 
 impl Theme {
@@ -42,6 +48,11 @@ impl Theme {
                 lost: Style::new().fg(Color::Red),
                 status: Style::new().fg(Color::Black).bg(Color::Gray),
                 error: Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+                badge: Style::new().fg(Color::Yellow),
+                focus: Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+                warn: Style::new()
+                    .fg(Color::LightRed)
+                    .add_modifier(Modifier::BOLD),
             }
         } else {
             Theme {
@@ -53,6 +64,9 @@ impl Theme {
                 lost: Style::new(),
                 status: Style::new().add_modifier(Modifier::REVERSED),
                 error: Style::new().add_modifier(Modifier::BOLD),
+                badge: Style::new(),
+                focus: Style::new().add_modifier(Modifier::BOLD),
+                warn: Style::new().add_modifier(Modifier::BOLD),
             }
         }
     }
@@ -66,7 +80,8 @@ mod tests {
     fn no_color_theme_has_no_colours() {
         let t = Theme::new(false);
         for style in [
-            t.title, t.header, t.selected, t.dim, t.won, t.lost, t.status, t.error,
+            t.title, t.header, t.selected, t.dim, t.won, t.lost, t.status, t.error, t.badge,
+            t.focus, t.warn,
         ] {
             assert_eq!(style.fg, None);
             assert_eq!(style.bg, None);

@@ -1,12 +1,16 @@
 //! Drawing: each view takes the state and a frame, and nothing else.
 
+pub mod deal;
 pub mod deals;
+pub mod help;
+pub mod review;
 
-use super::app::{App, Load, ROWS_BOTTOM, ROWS_TOP, SyncState};
+use super::app::{App, Load, ROWS_BOTTOM, ROWS_TOP, SaveState, Screen, SyncState};
+use super::keys::hints;
 use crate::domain::time::days_between;
-use crate::format::grouped;
+use crate::format::{fit, grouped};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout};
+use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
@@ -20,19 +24,16 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     .areas(frame.area());
     debug_assert_eq!(ROWS_TOP, 2, "title line + table header");
 
-    let count = match app.load {
-        Load::Ready => format!("{} deals", grouped(app.deals.len() as i64)),
-        Load::Loading => "loading…".to_owned(),
-        Load::Failed(_) => "not loaded".to_owned(),
-    };
-    let demo = if app.is_demo { " · demo history" } else { "" };
     frame.render_widget(
-        Paragraph::new(format!(" dealtrace · Deals · {count}{demo}")).style(app.theme.title),
+        Paragraph::new(title_line(app, title.width)).style(app.theme.title),
         title,
     );
-
     match &app.load {
-        Load::Ready => deals::draw(frame, body, app),
+        Load::Ready => match app.screen {
+            Screen::Queue | Screen::Pipeline => deals::draw(frame, body, app),
+            Screen::Deal => deal::draw(frame, body, app),
+            Screen::Review => review::draw(frame, body, app),
+        },
         Load::Loading => frame.render_widget(
             Paragraph::new(" Reading the cache…").style(app.theme.dim),
             body,
@@ -45,24 +46,94 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
             body,
         ),
     }
-
     frame.render_widget(
         Paragraph::new(status_line(app)).style(app.theme.status),
         status,
     );
+    if app.help {
+        help::draw(frame, body, app);
+    }
 }
 
-/// The status line: cache freshness on the left, key hints on the right.
+/// The title bar: where you are, how much is there, and what narrows it.
+fn title_line(app: &App, width: u16) -> String {
+    let demo = if app.is_demo { " · demo history" } else { "" };
+    let text = match (&app.load, app.screen) {
+        (Load::Loading, _) => format!(" dealtrace · loading…{demo}"),
+        (Load::Failed(_), _) => " dealtrace · not loaded".to_owned(),
+        (Load::Ready, Screen::Queue | Screen::Pipeline) => {
+            let list = app.current_list();
+            let (queue, pipeline) = (app.rows.queue_len(), app.rows.deals.len());
+            let tabs = match app.screen {
+                Screen::Queue => format!(
+                    "[1 Review queue {}]  2 Pipeline {}",
+                    grouped(queue as i64),
+                    grouped(pipeline as i64)
+                ),
+                _ => format!(
+                    " 1 Review queue {}  [2 Pipeline {}]",
+                    grouped(queue as i64),
+                    grouped(pipeline as i64)
+                ),
+            };
+            let mut narrow = Vec::new();
+            if !list.query.is_empty() {
+                narrow.push(format!("“{}”", list.query));
+            }
+            if list.filter.is_active() {
+                narrow.push(list.filter.describe());
+            }
+            let shown = if narrow.is_empty() {
+                String::new()
+            } else {
+                format!(
+                    " · {} shown: {}",
+                    grouped(list.rows.len() as i64),
+                    narrow.join(" · ")
+                )
+            };
+            let dir = if list.descending { "↓" } else { "↑" };
+            format!(
+                " dealtrace · {tabs} · by {}{dir}{shown}{demo}",
+                list.sort.label()
+            )
+        }
+        (Load::Ready, Screen::Deal | Screen::Review) => {
+            let what = if app.screen == Screen::Review {
+                "Review"
+            } else {
+                "Deal"
+            };
+            match &app.deal {
+                Some(d) => format!(
+                    " dealtrace · {what} · {} · {}{demo}",
+                    d.detail.summary.name,
+                    d.detail.summary.company.as_deref().unwrap_or("no company")
+                ),
+                None => format!(" dealtrace · {what} · loading…{demo}"),
+            }
+        }
+    };
+    fit(&text, usize::from(width))
+}
+
+/// The status line: cache freshness and background work on the left, key hints on the right.
 fn status_line(app: &App) -> Line<'static> {
+    let mode = app.mode();
+    if mode == super::keys::Mode::Search {
+        let query = &app.current_list().query;
+        let left = format!(" /{query}▏");
+        return pad_line(left, hints(mode, false), app.width);
+    }
     let freshness = match (app.last_sync, app.is_demo) {
-        (_, true) => "generated demo, never synced".to_owned(),
+        (_, true) => "demo, never synced".to_owned(),
         (None, false) => "never synced".to_owned(),
         (Some(at), false) => match app.clock {
             Some(now) => format!("synced {} ago", age(days_between(at, now))),
             None => format!("synced {}", crate::domain::time::ymd(at)),
         },
     };
-    let left = match &app.sync {
+    let mut left = match &app.sync {
         SyncState::Idle => format!(" {} · {freshness}", app.cache_label),
         SyncState::Running { phase, done, total } => match total {
             Some(t) => format!(" {} · syncing {phase}: {done}/{t} deals…", app.cache_label),
@@ -72,21 +143,29 @@ fn status_line(app: &App) -> Line<'static> {
         SyncState::Done(summary) => format!(" {} · synced: {summary}", app.cache_label),
         SyncState::Failed(why) => format!(" {} · sync stopped: {why}", app.cache_label),
     };
-    // A demo history has no CRM behind it, so it is not offered a sync.
-    let hints = if app.is_demo {
-        "j/k move  g/G ends  q quit "
-    } else {
-        "j/k move  g/G ends  s sync  q quit "
-    };
-    let width = usize::from(app.width);
-    let pad = width.saturating_sub(left.chars().count() + hints.chars().count());
+    match &app.saving {
+        SaveState::Idle => {}
+        SaveState::Saving(_) => left.push_str(" · saving…"),
+        SaveState::Saved => left.push_str(" · draft saved"),
+        SaveState::Failed(why) => left.push_str(&format!(" · NOT SAVED: {why}")),
+    }
+    if let Some(notice) = &app.notice {
+        left.push_str(&format!(" · {notice}"));
+    }
+    pad_line(left, hints(mode, !app.is_demo), app.width)
+}
+
+/// `left`, then `right` flush with the right edge when both fit; else `left` cut to fit.
+fn pad_line(left: String, right: &str, width: u16) -> Line<'static> {
+    let width = usize::from(width);
+    let pad = width.saturating_sub(left.chars().count() + right.chars().count());
     if pad == 0 {
-        return Line::from(Span::raw(crate::format::fit(&left, width)));
+        return Line::from(Span::raw(fit(&left, width)));
     }
     Line::from(vec![
         Span::raw(left),
         Span::raw(" ".repeat(pad)),
-        Span::raw(hints),
+        Span::raw(right.to_owned()),
     ])
 }
 
@@ -95,5 +174,17 @@ fn age(days: i64) -> String {
         d if d <= 0 => "less than a day".to_owned(),
         1 => "1 day".to_owned(),
         d => format!("{d} days"),
+    }
+}
+
+/// A rectangle of at most `width` × `height` centred in `area`.
+pub fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let w = width.min(area.width);
+    let h = height.min(area.height);
+    Rect {
+        x: area.x + (area.width - w) / 2,
+        y: area.y + (area.height - h) / 2,
+        width: w,
+        height: h,
     }
 }

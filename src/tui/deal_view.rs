@@ -1,0 +1,315 @@
+//! The deal view's state: one deal's header facts, its merged timeline, its people and its
+//! reviews, built once when the deal is opened (pure; the event loop reads the cache).
+
+use crate::domain::activity::ActivityKind;
+use crate::domain::history::HistoryEvent;
+use crate::domain::time::{days_between, ymd};
+use crate::format::{amount, fit};
+use crate::store::detail::DealDetail;
+use crate::text::sanitize_line;
+use jiff::Timestamp;
+
+/// Characters of a call note or email shown on its timeline line.
+pub const EXCERPT_CHARS: usize = 160;
+
+/// The deal view's panes, in `Tab` order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DealPane {
+    /// Stage, close-date and amount changes merged with activities.
+    Timeline,
+    /// The stakeholder map.
+    People,
+    /// Reviews and decision traces.
+    Reviews,
+}
+
+impl DealPane {
+    /// Every pane in `Tab` order.
+    pub const ALL: [DealPane; 3] = [DealPane::Timeline, DealPane::People, DealPane::Reviews];
+
+    /// The pane's title.
+    pub fn title(self) -> &'static str {
+        match self {
+            DealPane::Timeline => "Timeline",
+            DealPane::People => "Stakeholders",
+            DealPane::Reviews => "Reviews & traces",
+        }
+    }
+
+    fn index(self) -> usize {
+        DealPane::ALL.iter().position(|p| *p == self).unwrap_or(0)
+    }
+
+    /// The pane `delta` steps along the `Tab` order, wrapping.
+    pub fn step(self, delta: isize) -> DealPane {
+        let n = DealPane::ALL.len() as isize;
+        DealPane::ALL[(self.index() as isize + delta).rem_euclid(n) as usize]
+    }
+}
+
+/// What kind of event a timeline line is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimelineKind {
+    /// The deal entered a stage.
+    Stage,
+    /// The close date was set or moved.
+    CloseDate,
+    /// The close date moved later (a slip).
+    Slip,
+    /// The amount changed.
+    Amount,
+    /// A call, meeting, email or note.
+    Activity(ActivityKind),
+}
+
+/// One line of the merged timeline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimelineEntry {
+    /// When it happened.
+    pub at: Timestamp,
+    /// What it is.
+    pub kind: TimelineKind,
+    /// The event in one line.
+    pub text: String,
+    /// A call note or email excerpt, when there is one.
+    pub excerpt: Option<String>,
+}
+
+/// The deal as the deal view shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealScreen {
+    /// The deal, all CRM text made safe for the terminal.
+    pub detail: DealDetail,
+    /// Field changes and activities, oldest first.
+    pub timeline: Vec<TimelineEntry>,
+    /// Whole days in the current stage as of the cache's "now".
+    pub days_in_stage: Option<i64>,
+    /// How many times the close date was moved (any direction) after it was first set.
+    pub close_moves: usize,
+    /// How many of those moves were slips.
+    pub slips: usize,
+    /// Contacts with two-way activity in the last 30 days.
+    pub engaged_30d: usize,
+    /// The pane with focus.
+    pub pane: DealPane,
+    /// Scroll position of each pane, in [`DealPane::ALL`] order.
+    pub scroll: [usize; 3],
+}
+
+impl DealScreen {
+    /// Builds the view of `detail` as of `now`, sanitising every CRM string first.
+    pub fn new(detail: DealDetail, now: Timestamp, slip_min_days: i64) -> DealScreen {
+        let detail = sanitized(detail);
+        let timeline = timeline(&detail, slip_min_days);
+        let close_moves = detail.history.close_dates.len().saturating_sub(1);
+        let slips = detail.history.slip_count(slip_min_days);
+        let engaged_30d = engaged_within(&detail, now, 30);
+        DealScreen {
+            days_in_stage: detail.history.days_in_current_stage(now),
+            timeline,
+            close_moves,
+            slips,
+            engaged_30d,
+            pane: DealPane::Timeline,
+            scroll: [0; 3],
+            detail,
+        }
+    }
+
+    /// Whether the deal is single-threaded now: at most one contact engaged in 30 days.
+    pub fn single_threaded(&self) -> bool {
+        !self.detail.summary.is_closed && self.engaged_30d <= 1
+    }
+
+    /// Scrolls the focused pane by `delta` lines (not past its last line).
+    pub fn scroll_by(&mut self, delta: isize) {
+        let len = self.pane_len(self.pane);
+        let i = self.pane.index();
+        self.scroll[i] = self.scroll[i]
+            .saturating_add_signed(delta)
+            .min(len.saturating_sub(1));
+    }
+
+    /// Scrolls the focused pane to its first or last line.
+    pub fn scroll_to_end(&mut self, end: bool) {
+        let len = self.pane_len(self.pane);
+        self.scroll[self.pane.index()] = if end { len.saturating_sub(1) } else { 0 };
+    }
+
+    /// The scroll position of `pane`.
+    pub fn scroll_of(&self, pane: DealPane) -> usize {
+        self.scroll[pane.index()]
+    }
+
+    /// How many lines `pane` can scroll through.
+    pub fn pane_len(&self, pane: DealPane) -> usize {
+        match pane {
+            DealPane::Timeline => self.timeline.len(),
+            DealPane::People => self.detail.stakeholders.len(),
+            DealPane::Reviews => self.detail.reviews.len() + self.detail.traces.len(),
+        }
+    }
+}
+
+/// Contacts on the deal with a two-way activity in the `days` before `now`.
+fn engaged_within(detail: &DealDetail, now: Timestamp, days: i64) -> usize {
+    let mut contacts: Vec<&str> = detail
+        .activities
+        .iter()
+        .filter(|a| {
+            a.is_two_way() && a.occurred_at <= now && days_between(a.occurred_at, now) < days
+        })
+        .flat_map(|a| a.contact_ids.iter().map(|c| c.as_str()))
+        .collect();
+    contacts.sort_unstable();
+    contacts.dedup();
+    contacts.len()
+}
+
+/// Every CRM string of the detail made safe for the terminal. What dealtrace wrote itself
+/// (reviews, traces) is sanitised too: it may quote CRM text.
+pub fn sanitized(mut d: DealDetail) -> DealDetail {
+    let line = |s: &mut String| *s = sanitize_line(s);
+    let opt = |s: &mut Option<String>| {
+        if let Some(v) = s {
+            *v = sanitize_line(v);
+        }
+    };
+    let s = &mut d.summary;
+    for field in [&mut s.name, &mut s.stage, &mut s.pipeline, &mut s.currency] {
+        line(field);
+    }
+    for field in [&mut s.company, &mut s.owner, &mut s.team] {
+        opt(field);
+    }
+    for label in d.stage_labels.values_mut() {
+        line(label);
+    }
+    for p in &mut d.stakeholders {
+        line(&mut p.name);
+        opt(&mut p.title);
+        opt(&mut p.email);
+    }
+    for a in &mut d.activities {
+        opt(&mut a.subject);
+        // Bodies are cut to an excerpt later; keep only their first part to bound the work.
+        let head: String = a.body.chars().take(EXCERPT_CHARS * 4).collect();
+        a.body = sanitize_line(&head);
+    }
+    for r in &mut d.reviews {
+        line(&mut r.reviewer);
+        line(&mut r.notes);
+        for reason in &mut r.reasons {
+            opt(&mut reason.detail);
+        }
+        for c in &mut r.lesson_candidates {
+            line(&mut c.text);
+        }
+    }
+    for t in &mut d.traces {
+        for field in [
+            &mut t.actor,
+            &mut t.action,
+            &mut t.rationale,
+            &mut t.expected_outcome,
+        ] {
+            line(field);
+        }
+        opt(&mut t.actual_outcome);
+    }
+    d
+}
+
+/// Stage, close-date and amount changes merged with activities, oldest first.
+pub fn timeline(detail: &DealDetail, slip_min_days: i64) -> Vec<TimelineEntry> {
+    let currency = detail.summary.currency.as_str();
+    let mut out = Vec::new();
+    let mut last_close: Option<Timestamp> = None;
+    let mut last_amount: Option<f64> = None;
+    for event in detail.history.timeline() {
+        let at = event.at();
+        let (kind, text) = match event {
+            HistoryEvent::Stage(c) => (
+                TimelineKind::Stage,
+                format!("entered {}", detail.stage_label(c.stage_id.as_str())),
+            ),
+            HistoryEvent::CloseDate(c) => {
+                let entry = close_change(last_close, c.close_date, slip_min_days);
+                last_close = c.close_date;
+                entry
+            }
+            HistoryEvent::Amount(c) => {
+                let text = match (last_amount, c.amount) {
+                    (None, new) => format!("amount set to {}", amount(new, currency)),
+                    (Some(old), Some(new)) if old > 0.0 => format!(
+                        "amount {} → {} ({:+.0}%)",
+                        amount(Some(old), currency),
+                        amount(Some(new), ""),
+                        (new - old) / old * 100.0
+                    ),
+                    (Some(old), new) => format!(
+                        "amount {} → {}",
+                        amount(Some(old), currency),
+                        amount(new, "")
+                    ),
+                };
+                last_amount = c.amount;
+                (TimelineKind::Amount, text)
+            }
+        };
+        out.push(TimelineEntry {
+            at,
+            kind,
+            text,
+            excerpt: None,
+        });
+    }
+    for a in &detail.activities {
+        let subject = a.subject.as_deref().filter(|s| !s.is_empty());
+        let text = match subject {
+            Some(s) => format!("{} · {s}", a.kind.as_str()),
+            None => a.kind.as_str().to_owned(),
+        };
+        let excerpt = (!a.body.trim().is_empty()).then(|| fit(a.body.trim(), EXCERPT_CHARS));
+        out.push(TimelineEntry {
+            at: a.occurred_at,
+            kind: TimelineKind::Activity(a.kind),
+            text,
+            excerpt,
+        });
+    }
+    // Stable: a field change and an activity at the same instant keep history-first order.
+    out.sort_by_key(|e| e.at);
+    out
+}
+
+fn close_change(
+    old: Option<Timestamp>,
+    new: Option<Timestamp>,
+    slip_min_days: i64,
+) -> (TimelineKind, String) {
+    match (old, new) {
+        (Some(old), Some(new)) => {
+            let days = days_between(old, new);
+            let kind = if new > old && days >= slip_min_days.max(0) {
+                TimelineKind::Slip
+            } else {
+                TimelineKind::CloseDate
+            };
+            let verb = if kind == TimelineKind::Slip {
+                "slipped"
+            } else {
+                "moved"
+            };
+            (
+                kind,
+                format!("close date {verb} {} → {} ({days:+} d)", ymd(old), ymd(new)),
+            )
+        }
+        (None, Some(new)) => (
+            TimelineKind::CloseDate,
+            format!("close date set to {}", ymd(new)),
+        ),
+        (_, None) => (TimelineKind::CloseDate, "close date cleared".to_owned()),
+    }
+}

@@ -1,0 +1,151 @@
+//! The review workstation end to end in a real pseudo-terminal: open a lost deal from the queue
+//! by keystrokes, write a review with two decision traces, quit, and find them in the export;
+//! and kill the process mid-review to find the draft intact on restart.
+
+mod common;
+
+use common::tty::Tty;
+use common::{Sandbox, succeed};
+use expectrl::process::unix::WaitStatus;
+use serde_json::Value;
+
+const ENTER: &str = "\r";
+const TAB: &str = "\t";
+const SHIFT_TAB: &str = "\u{1b}[Z";
+const CTRL_S: &str = "\u{13}";
+
+const ROWS: u16 = 36;
+const COLS: u16 = 120;
+
+fn spawn(sandbox: &Sandbox, args: &[&str]) -> Tty {
+    let mut cmd = sandbox.command();
+    cmd.env("TERM", "xterm-256color").args(args);
+    Tty::spawn(cmd, COLS, ROWS)
+}
+
+fn jsonl(sandbox: &Sandbox, args: &[&str]) -> Vec<Value> {
+    let out = succeed(sandbox.cli().args(args));
+    String::from_utf8(out.stdout)
+        .expect("utf-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object per line"))
+        .collect()
+}
+
+/// From the queue: show only lost deals (the badge filter's second stop), open the first, and
+/// start its review.
+fn open_review_of_a_lost_deal(tty: &mut Tty) {
+    tty.see("Review queue");
+    tty.keys("bb");
+    tty.see("badge lost");
+    tty.keys(ENTER);
+    tty.see("Timeline");
+    tty.keys("r");
+    tty.see("Outcome and reasons");
+}
+
+#[test]
+fn a_review_with_two_traces_reaches_the_export() {
+    let sb = Sandbox::new();
+    sb.demo(300, 42);
+    let mut s = spawn(&sb, &[]);
+    open_review_of_a_lost_deal(&mut s);
+    // The reasons list has focus on a lost deal: pick the first reason, then on to moments.
+    s.keys(" ");
+    s.keys(ENTER);
+    s.see("Decision trace");
+    // First moment: include it, then write what the rep did.
+    s.keys(" ");
+    s.keys(TAB);
+    s.keys("Booked the CTO demo");
+    s.keys(TAB);
+    s.keys("CTO owns the budget");
+    // Back to the list, second moment.
+    s.keys(SHIFT_TAB);
+    s.keys(SHIFT_TAB);
+    s.keys("j ");
+    s.keys(TAB);
+    s.keys("Sent the ROI case to finance");
+    s.keys(ENTER);
+    s.see("Lesson candidates");
+    s.keys(ENTER);
+    s.see("Ready to save");
+    s.keys(CTRL_S);
+    s.see("review saved");
+    s.keys("q");
+    match s.exit() {
+        WaitStatus::Exited(_, 0) => {}
+        other => panic!("dealtrace did not exit cleanly: {other:?}"),
+    }
+
+    let reviews = jsonl(&sb, &["export", "reviews", "--format", "jsonl"]);
+    assert_eq!(reviews.len(), 1, "{reviews:?}");
+    let review = &reviews[0];
+    assert_eq!(review["status"], "final");
+    assert_eq!(review["outcome"], "lost");
+    let traces = jsonl(&sb, &["export", "traces", "--format", "jsonl"]);
+    assert_eq!(traces.len(), 2, "{traces:?}");
+    // Two moments can share an instant (two contacts added at once): compare as a set.
+    let mut actions: Vec<&str> = traces.iter().filter_map(|t| t["action"].as_str()).collect();
+    actions.sort_unstable();
+    assert_eq!(
+        actions,
+        vec!["Booked the CTO demo", "Sent the ROI case to finance"]
+    );
+    let first = traces
+        .iter()
+        .find(|t| t["action"] == "Booked the CTO demo")
+        .expect("the first trace");
+    assert_eq!(first["rationale"], "CTO owns the budget");
+    for t in &traces {
+        assert_eq!(t["review_id"], review["id"]);
+        assert_eq!(t["deal_id"], review["deal_id"]);
+        assert!(
+            t["state"].as_object().is_some_and(|m| !m.is_empty()),
+            "the state snapshot was filled in"
+        );
+    }
+}
+
+#[test]
+fn a_review_killed_mid_typing_is_intact_on_restart() {
+    let sb = Sandbox::new();
+    sb.demo(300, 42);
+    let mut s = spawn(&sb, &[]);
+    open_review_of_a_lost_deal(&mut s);
+    s.keys(" ");
+    // Reasons → detail → notes.
+    s.keys(TAB);
+    s.keys(TAB);
+    s.keys("Champion went quiet after the demo");
+    s.see("draft saved");
+    // No quit, no flush: the process dies where it stands.
+    let pid = s.session.get_process().pid();
+    nix_kill(pid.as_raw());
+    let _ = s.exit();
+
+    let reviews = jsonl(&sb, &["export", "reviews", "--format", "jsonl"]);
+    assert_eq!(reviews.len(), 1, "{reviews:?}");
+    let draft = &reviews[0];
+    assert_eq!(draft["status"], "draft");
+    assert_eq!(draft["notes"], "Champion went quiet after the demo");
+    assert_eq!(draft["reasons"].as_array().map(Vec::len), Some(1));
+
+    // Restart straight into that deal's review: the draft is resumed as it was typed.
+    let deal = draft["deal_id"].as_str().expect("deal id").to_owned();
+    let mut again = spawn(&sb, &["review", &deal]);
+    again.see("resumed the saved draft");
+    again.see("Champion went quiet after the demo");
+    again.keys("\u{1b}");
+    again.keys("q");
+    assert!(matches!(again.exit(), WaitStatus::Exited(_, 0)));
+}
+
+/// SIGKILL: no handler runs, nothing is flushed.
+fn nix_kill(pid: i32) {
+    let status = std::process::Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+}
