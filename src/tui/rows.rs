@@ -8,7 +8,6 @@ use crate::domain::queue::{Badge, QueueReviewStatus};
 use crate::store::deals::DealSummary;
 use crate::text::sanitize_line;
 use jiff::Timestamp;
-use std::cmp::Ordering;
 
 /// What the review queue knows about one deal.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -166,12 +165,6 @@ impl Rows {
 fn order_by(deals: &[DealSummary], marks: &[QueueMark], key: SortKey) -> Vec<u32> {
     let mut order: Vec<u32> = (0..deals.len() as u32).collect();
     let close = |i: u32| deals[i as usize].close_date;
-    let cmp_text = |a: &Option<String>, b: &Option<String>| match (a, b) {
-        (Some(a), Some(b)) => a.to_lowercase().cmp(&b.to_lowercase()),
-        (Some(_), None) => Ordering::Less,
-        (None, Some(_)) => Ordering::Greater,
-        (None, None) => Ordering::Equal,
-    };
     match key {
         SortKey::Urgency => order.sort_by_key(|&i| {
             // Badges are ordered most telling first: closed deals, then slips, stalls and
@@ -186,9 +179,11 @@ fn order_by(deals: &[DealSummary], marks: &[QueueMark], key: SortKey) -> Vec<u32
                 .total_cmp(&y.unwrap_or(f64::NEG_INFINITY))
         }),
         SortKey::Name => order.sort_by_cached_key(|&i| deals[i as usize].name.to_lowercase()),
-        SortKey::Owner => {
-            order.sort_by(|&a, &b| cmp_text(&deals[a as usize].owner, &deals[b as usize].owner))
-        }
+        // Lower-case each owner once, not at every comparison; deals without one go last.
+        SortKey::Owner => order.sort_by_cached_key(|&i| {
+            let owner = deals[i as usize].owner.as_deref();
+            (owner.is_none(), owner.map(str::to_lowercase))
+        }),
         SortKey::Stage => order.sort_by_cached_key(|&i| deals[i as usize].stage.to_lowercase()),
         SortKey::Created => order.sort_by_key(|&i| deals[i as usize].created_at),
     }
