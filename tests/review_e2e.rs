@@ -118,6 +118,9 @@ fn a_review_killed_mid_typing_is_intact_on_restart() {
     s.keys(TAB);
     s.keys(TAB);
     s.keys("Champion went quiet after the demo");
+    // The whole text on screen means the last key was handled; "draft saved" after that means
+    // every save asked for so far has landed.
+    s.see("Champion went quiet after the demo");
     s.see("draft saved");
     // No quit, no flush: the process dies where it stands.
     let pid = s.session.get_process().pid();

@@ -36,7 +36,7 @@ fn demo_db() -> &'static PathBuf {
 }
 
 fn demo_list() -> DealList {
-    dealtrace::tui::load(demo_db(), &Config::default()).unwrap()
+    dealtrace::tui::load::all(demo_db(), &Config::default()).unwrap()
 }
 
 fn render(app: &App) -> Terminal<TestBackend> {
@@ -305,9 +305,20 @@ fn escape_sequences_from_the_crm_render_inert() {
         rusqlite::params![evil_note, "Call\u{1b}[1A\u{1b}[K", activity],
     )
     .unwrap();
+    // A stakeholder's name and title, which the stakeholder map and the wizard's moments show.
+    conn.execute(
+        "UPDATE contacts SET name = ?1, title = ?2
+          WHERE id = (SELECT contact_id FROM deal_contacts WHERE deal_id = ?3 LIMIT 1)",
+        rusqlite::params![
+            "Mallory\u{1b}]8;;http://x\u{7}Evans",
+            "CFO\u{202e}\u{1b}[5m",
+            deal
+        ],
+    )
+    .unwrap();
     drop(store);
 
-    let list = dealtrace::tui::load(&path, &Config::default()).unwrap();
+    let list = dealtrace::tui::load::all(&path, &Config::default()).unwrap();
     let (mut app, _) = App::new("evil.sqlite".into(), 160, 48, true);
     app.update(Action::DealsLoaded(Ok(list)));
     app.update(Action::ShowPipeline);
@@ -328,8 +339,21 @@ fn escape_sequences_from_the_crm_render_inert() {
     let detail = store::detail::load(store.conn(), &deal.as_str().into())
         .unwrap()
         .unwrap();
-    app.update(Action::DealLoaded(Box::new(Ok(detail))));
+    app.update(Action::DealLoaded(Box::new(Ok(detail.clone()))));
     assert_inert(&app, "Budget approved by the CFO");
+    assert_inert(&app, "MalloryEvans");
+    // The wizard's key moments name the stakeholder too.
+    app.update(Action::Review);
+    app.update(Action::ReviewLoaded(Box::new(Ok(ReviewSource {
+        detail,
+        draft: None,
+        last_final: None,
+        new_review_id: "0192f0c4-0000-7000-8000-00000000beef".into(),
+    }))));
+    app.update(Action::Wizard(WizardInput::NextStep));
+    app.update(Action::Wizard(WizardInput::Toggle));
+    app.update(Action::Wizard(WizardInput::NextStep));
+    assert_inert(&app, "MalloryEvans");
 }
 
 fn assert_inert(app: &App, visible: &str) {
@@ -347,4 +371,45 @@ fn assert_inert(app: &App, visible: &str) {
     }
     let text = terminal.backend().to_string();
     assert!(text.contains(visible), "{visible:?} is readable:\n{text}");
+    // What a terminal would have acted on leaves no printable remains either.
+    for remains in [
+        "52;c", "[2J", "0;pwned", "[31m", "[1A", "8;;http", "[5m", "ZXZpbA",
+    ] {
+        assert!(
+            !text.contains(remains),
+            "{remains:?} reached the screen:\n{text}"
+        );
+    }
+}
+
+/// The quick first step of a load shows exactly the deals the full load puts in the queue,
+/// with the same badges.
+#[test]
+fn the_queue_step_agrees_with_the_full_load() {
+    let config = Config::default();
+    let first = dealtrace::tui::load::queue(demo_db(), &config, 0).unwrap();
+    assert!(!first.list.complete);
+    let quick: Vec<_> = first
+        .list
+        .rows
+        .deals
+        .iter()
+        .zip(&first.list.rows.marks)
+        .map(|(d, m)| (d.id.clone(), m.badges.clone()))
+        .collect();
+    let full = dealtrace::tui::load::all(demo_db(), &config).unwrap();
+    assert!(full.complete);
+    let mut queued: Vec<_> = full
+        .rows
+        .deals
+        .iter()
+        .zip(&full.rows.marks)
+        .filter(|(_, m)| !m.badges.is_empty())
+        .map(|(d, m)| (d.id.clone(), m.badges.clone()))
+        .collect();
+    let mut quick = quick;
+    quick.sort();
+    queued.sort();
+    assert!(!quick.is_empty());
+    assert_eq!(quick, queued);
 }

@@ -7,7 +7,9 @@
 //! The rule of "since the last review": an event counts when it happened after the deal's review
 //! mark and not after `as_of`; for a deal never marked, when it happened within the lookback
 //! window, that is after `as_of - lookback_days` and not after `as_of`. Events later than `as_of`
-//! have not happened yet as far as the queue is concerned.
+//! have not happened yet as far as the queue is concerned. Closing and slipping are events;
+//! being stalled and being past the close date are states, which show for as long as they hold
+//! unless the deal was marked reviewed after they began.
 
 use super::history::StageNorms;
 use super::ids::{DealId, StageId};
@@ -127,8 +129,10 @@ impl DealFacts {
 /// - [`Badge::Won`] / [`Badge::Lost`]: a closed deal whose close date counts (a closed deal
 ///   without a close date cannot be placed in time and gets neither).
 /// - [`Badge::Slipped`]: the last slip counts.
-/// - [`Badge::Stalled`]: an open deal whose [`DealFacts::stalled_since`] counts.
-/// - [`Badge::PastClose`]: an open deal whose close date is before `as_of` and counts.
+/// - [`Badge::Stalled`]: an open deal stalled since [`DealFacts::stalled_since`], unless marked
+///   reviewed after that.
+/// - [`Badge::PastClose`]: an open deal whose close date is before `as_of`, unless marked
+///   reviewed after that date.
 ///
 /// "Counts" is the rule in the module documentation: after the review mark, or, unmarked, within
 /// the last `lookback_days` days; never after `as_of`.
@@ -144,6 +148,13 @@ pub fn badges(
         None => now.saturating_sub(lookback_days.max(0).saturating_mul(DAY)),
     };
     let counts = |t: Timestamp| t.as_second() > after && t.as_second() <= now;
+    // Stalled and past its close date are states, not events: they hold until something
+    // changes, so a deal never reviewed shows them for as long as they hold; a review mark
+    // made after the state began clears them.
+    let holds = |t: Timestamp| match facts.reviewed_at {
+        Some(mark) => t > mark && t <= as_of,
+        None => t <= as_of,
+    };
 
     let mut out = Vec::new();
     if facts.is_closed && facts.close_date.is_some_and(counts) {
@@ -156,11 +167,11 @@ pub fn badges(
     if facts.last_slip_at.is_some_and(counts) {
         out.push(Badge::Slipped);
     }
-    if facts.stalled_since(norms).is_some_and(counts) {
+    if facts.stalled_since(norms).is_some_and(holds) {
         out.push(Badge::Stalled);
     }
     // A close date that is today is not past yet: the deal may still close today.
-    if !facts.is_closed && facts.close_date.is_some_and(|c| c < as_of && counts(c)) {
+    if !facts.is_closed && facts.close_date.is_some_and(|c| c < as_of && holds(c)) {
         out.push(Badge::PastClose);
     }
     out
@@ -305,12 +316,23 @@ mod tests {
             ..open()
         };
         assert_eq!(of(&just_over), [Badge::Stalled]);
-        // Crossed long ago: it was in an earlier week's queue.
+        // Crossed long ago and never reviewed: still stalled, still in the queue; reviewed
+        // after it stalled: out until something new happens.
         let long = DealFacts {
             stage_since: Some(t(NOW - 60)),
             ..open()
         };
-        assert!(of(&long).is_empty());
+        assert_eq!(of(&long), [Badge::Stalled]);
+        let reviewed = DealFacts {
+            reviewed_at: Some(t(NOW - 10)),
+            ..long.clone()
+        };
+        assert!(of(&reviewed).is_empty());
+        let reviewed_before_it_stalled = DealFacts {
+            reviewed_at: Some(t(NOW - 50)),
+            ..long
+        };
+        assert_eq!(of(&reviewed_before_it_stalled), [Badge::Stalled]);
         // No norm for the stage: never stalled.
         let unknown = DealFacts {
             stage_id: "new_stage".into(),
@@ -331,11 +353,17 @@ mod tests {
             ..open()
         };
         assert!(of(&today).is_empty(), "the close date is today, not past");
+        // Past its date for weeks and never reviewed: it stays in the queue until it is.
         let long = DealFacts {
             close_date: Some(t(NOW - 40)),
             ..open()
         };
-        assert!(of(&long).is_empty());
+        assert_eq!(of(&long), [Badge::PastClose]);
+        let reviewed = DealFacts {
+            reviewed_at: Some(t(NOW - 1)),
+            ..long
+        };
+        assert!(of(&reviewed).is_empty());
     }
 
     #[test]

@@ -314,6 +314,31 @@ pub struct DealSummary {
     pub is_won: bool,
 }
 
+impl DealSummary {
+    /// The summary with every CRM string made safe for a terminal (see [`crate::text`]).
+    pub fn sanitized(mut self) -> DealSummary {
+        use crate::text::sanitize_line;
+        for field in [
+            &mut self.name,
+            &mut self.stage,
+            &mut self.stage_id,
+            &mut self.pipeline,
+            &mut self.currency,
+        ] {
+            *field = sanitize_line(field);
+        }
+        for field in [&mut self.company, &mut self.owner, &mut self.team]
+            .into_iter()
+            .flatten()
+        {
+            *field = sanitize_line(field);
+        }
+        // The id stays as the CRM has it: it is how the deal is found again, and it is never
+        // drawn.
+        self
+    }
+}
+
 const SUMMARY_SELECT: &str =
     "SELECT d.id, d.name, c.name, o.name, COALESCE(p.label, d.pipeline_id),
         COALESCE(s.label, d.stage_id), d.stage_id, d.amount, d.currency, d.created_at,
@@ -350,6 +375,25 @@ pub fn summary(conn: &Connection, id: &DealId) -> Result<Option<DealSummary>> {
         .prepare_cached(&format!("{SUMMARY_SELECT} WHERE d.id = ?1"))?
         .query_row([id.as_str()], summary_from_row)
         .optional()?)
+}
+
+/// The summaries of the deals with these ids (archived or not), newest first; ids the cache does
+/// not hold are left out. One statement however many ids: they travel as one JSON array.
+pub fn summaries(conn: &Connection, ids: &[&DealId]) -> Result<Vec<DealSummary>> {
+    let ids = serde_json::to_string(&ids.iter().map(|i| i.as_str()).collect::<Vec<_>>()).map_err(
+        |e| StoreError::Invalid {
+            what: "deal id list",
+            value: e.to_string(),
+        },
+    )?;
+    let rows = conn
+        .prepare_cached(&format!(
+            "{SUMMARY_SELECT} WHERE d.id IN (SELECT value FROM json_each(?1))
+             ORDER BY d.created_at DESC, d.id"
+        ))?
+        .query_map([ids], summary_from_row)?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
 }
 
 /// The deals matching `filter`, newest first.
@@ -521,6 +565,22 @@ pub(crate) mod tests {
             ],
         };
         (deal, history)
+    }
+
+    #[test]
+    fn summaries_of_chosen_ids_newest_first_unknown_ids_left_out() {
+        let store = seeded(5);
+        let (a, b, gone) = (DealId::from("d1"), DealId::from("d3"), DealId::from("nope"));
+        let got = summaries(store.conn(), &[&a, &gone, &b]).unwrap();
+        let ids: Vec<&str> = got.iter().map(|d| d.id.as_str()).collect();
+        let all: Vec<String> = list(store.conn(), &DealFilter::default())
+            .unwrap()
+            .into_iter()
+            .map(|d| d.id.0)
+            .filter(|id| id == "d1" || id == "d3")
+            .collect();
+        assert_eq!(ids, all, "same order as the full listing");
+        assert!(summaries(store.conn(), &[]).unwrap().is_empty());
     }
 
     #[test]

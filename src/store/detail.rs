@@ -17,7 +17,8 @@ pub struct DealDetail {
     pub stakeholders: Vec<StakeholderView>,
     /// Calls, meetings, emails and notes, oldest first.
     pub activities: Vec<Activity>,
-    /// Labels of the stages of the deal's pipeline, by stage id.
+    /// Stage labels by stage id: the deal's pipeline's, and other pipelines' for stages its
+    /// history went through before it moved.
     pub stage_labels: BTreeMap<String, String>,
     /// The deal's reviews, oldest first (drafts included).
     pub reviews: Vec<Review>,
@@ -43,12 +44,20 @@ pub fn load(conn: &Connection, id: &DealId) -> Result<Option<DealDetail>> {
     let pipeline_id: String = conn
         .prepare_cached("SELECT pipeline_id FROM deals WHERE id = ?1")?
         .query_row([id.as_str()], |r| r.get(0))?;
-    let stage_labels = pipelines::all(conn)?
+    // Every pipeline's labels, the deal's own winning where ids clash: a deal moved between
+    // pipelines has history in stages of the other one.
+    let mut stage_labels = BTreeMap::new();
+    let (own, others): (Vec<_>, Vec<_>) = pipelines::all(conn)?
         .into_iter()
-        .filter(|p| p.id.as_str() == pipeline_id)
-        .flat_map(|p| p.stages)
-        .map(|s| (s.id.as_str().to_owned(), s.label))
-        .collect();
+        .partition(|p| p.id.as_str() == pipeline_id);
+    for stage in others.into_iter().flat_map(|p| p.stages) {
+        stage_labels
+            .entry(stage.id.as_str().to_owned())
+            .or_insert(stage.label);
+    }
+    for stage in own.into_iter().flat_map(|p| p.stages) {
+        stage_labels.insert(stage.id.as_str().to_owned(), stage.label);
+    }
     let reviews = reviews::ids_for_deal(conn, id)?
         .iter()
         .filter_map(|rid| reviews::get(conn, rid).transpose())

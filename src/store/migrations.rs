@@ -323,12 +323,25 @@ CREATE TABLE writeback_queue (
 CREATE INDEX writeback_queue_status ON writeback_queue(status);
 "#;
 
+/// Migration 5: amendments are written beside the review they amend. A final review stays as it
+/// was signed off — in `reviews`, its traces and every export — until the amendment is saved as
+/// final itself; until then the amendment in progress is one JSON document here, autosaved on
+/// every change.
+const V5: &str = r#"
+CREATE TABLE review_amendments (
+    review_id  TEXT PRIMARY KEY REFERENCES reviews(id) ON DELETE CASCADE,
+    revision   INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    draft_json TEXT NOT NULL
+) WITHOUT ROWID;
+"#;
+
 /// Every migration, oldest first. The cache's `user_version` is the number applied.
 pub fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
 }
 
-static MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2), M::up(V3), M::up(V4)];
+static MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)];
 
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {

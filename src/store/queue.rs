@@ -3,16 +3,16 @@
 //! Both read the whole cache, so both are set-based: a handful of statements that each scan a
 //! table once in primary-key order (deal id, then CRM order), merged in memory by deal id. No
 //! statement runs per deal. The slip scan is what `LAG(close_date) OVER (PARTITION BY deal_id
-//! ORDER BY seq)` would compute, done while stepping the rows instead: the window function costs a
-//! sorter over the whole table, which alone took about as long as the whole budget on a
-//! 100,000-deal cache.
+//! ORDER BY seq)` would compute, done while stepping the rows instead: on a 100,000-deal cache the
+//! window function alone took over 100 ms, the whole budget, against about 20 ms for the scan.
 
 use super::{Result, StoreError, opt_ts};
 use crate::domain::queue::{DealFacts, QueueReviewStatus};
-use crate::domain::time::{DAY, days_between, from_unix};
+use crate::domain::time::{days_between, from_unix};
 use crate::domain::{DealId, StageId, StageNorms};
-use rusqlite::Connection;
+use jiff::Timestamp;
 use rusqlite::types::ValueRef;
+use rusqlite::{Connection, Row};
 use std::collections::{HashMap, HashSet};
 
 /// A text column read without copying it.
@@ -23,18 +23,50 @@ fn text<'r>(value: ValueRef<'r>, what: &'static str) -> Result<&'r str> {
     })
 }
 
-/// The facts of `deal` if the sorted `facts` hold it, advancing `cursor` past smaller ids. Rows
-/// arrive in deal id order (SQLite's BINARY collation, which is byte order like `str`'s `Ord`),
-/// so the cursor only ever moves forward.
-fn seek<'f>(
-    facts: &'f mut [DealFacts],
-    cursor: &mut usize,
-    deal: &str,
-) -> Option<&'f mut DealFacts> {
-    while *cursor < facts.len() && facts[*cursor].deal.as_str() < deal {
-        *cursor += 1;
+/// Steps through rows sorted by deal id (column 0) alongside `facts`, which are sorted the same
+/// way, calling `each` with the facts of the row's deal, the row, and whether it is the deal's
+/// first row, if the facts hold the deal (an archived deal's rows are skipped). Both sides are in SQLite's BINARY order, which is byte order like `str`'s
+/// `Ord`, so the cursor only moves forward and the deal id is compared only when it changes.
+fn merge(
+    conn: &Connection,
+    sql: &str,
+    facts: &mut [DealFacts],
+    mut each: impl FnMut(&mut DealFacts, &Row<'_>, bool) -> Result<()>,
+) -> Result<()> {
+    let mut stmt = conn.prepare_cached(sql)?;
+    let mut rows = stmt.query([])?;
+    let mut cursor = 0;
+    let mut current: Option<String> = None;
+    let mut found: Option<usize> = None;
+    while let Some(row) = rows.next()? {
+        let deal = text(row.get_ref(0)?, "deal id")?;
+        let first = current.as_deref() != Some(deal);
+        if first {
+            remember(&mut current, deal);
+            while cursor < facts.len() && facts[cursor].deal.as_str() < deal {
+                cursor += 1;
+            }
+            found = facts
+                .get(cursor)
+                .is_some_and(|f| f.deal.as_str() == deal)
+                .then_some(cursor);
+        }
+        if let Some(i) = found {
+            each(&mut facts[i], row, first)?;
+        }
     }
-    facts.get_mut(*cursor).filter(|f| f.deal.as_str() == deal)
+    Ok(())
+}
+
+/// Makes `current` hold `deal`, reusing its allocation.
+fn remember(current: &mut Option<String>, deal: &str) {
+    match current {
+        Some(c) => {
+            c.clear();
+            c.push_str(deal);
+        }
+        None => *current = Some(deal.to_owned()),
+    }
 }
 
 /// The queue facts of every deal not archived, by deal id.
@@ -45,11 +77,8 @@ fn seek<'f>(
 pub fn facts(conn: &Connection, slip_min_days: i64) -> Result<Vec<DealFacts>> {
     let mut facts: Vec<DealFacts> = conn
         .prepare_cached(
-            "SELECT d.id, d.stage_id, d.is_closed, d.is_won, d.close_date, m.reviewed_at,
-                    (SELECT MAX(r.status = 'draft') FROM reviews r WHERE r.deal_id = d.id)
-               FROM deals d LEFT JOIN deal_review_marks m ON m.deal_id = d.id
-              WHERE d.archived_at IS NULL
-              ORDER BY d.id",
+            "SELECT id, stage_id, is_closed, is_won, close_date FROM deals
+              WHERE archived_at IS NULL ORDER BY id",
         )?
         .query_map([], |r| {
             Ok(DealFacts {
@@ -62,58 +91,72 @@ pub fn facts(conn: &Connection, slip_min_days: i64) -> Result<Vec<DealFacts>> {
                 last_slip_at: None,
                 last_slip_days: None,
                 slip_count: 0,
-                reviewed_at: opt_ts(r.get(5)?),
-                review_status: match r.get::<_, Option<bool>>(6)? {
-                    None => QueueReviewStatus::None,
-                    Some(true) => QueueReviewStatus::Draft,
-                    Some(false) => QueueReviewStatus::Final,
-                },
+                reviewed_at: None,
+                review_status: QueueReviewStatus::None,
             })
         })?
         .collect::<rusqlite::Result<_>>()?;
 
-    let mut stmt = conn.prepare_cached(
-        "SELECT deal_id, MAX(entered_at) FROM stage_history GROUP BY deal_id ORDER BY deal_id",
+    // Marks and reviews are merged rather than joined: a join probes them once per deal, while
+    // these scans cost only as many rows as there are marks and reviews.
+    merge(
+        conn,
+        "SELECT deal_id, reviewed_at FROM deal_review_marks ORDER BY deal_id",
+        &mut facts,
+        |f, row, _| {
+            f.reviewed_at = Some(from_unix(row.get(1)?));
+            Ok(())
+        },
     )?;
-    let mut rows = stmt.query([])?;
-    let mut cursor = 0;
-    while let Some(row) = rows.next()? {
-        let deal = text(row.get_ref(0)?, "stage history deal id")?;
-        if let Some(f) = seek(&mut facts, &mut cursor, deal) {
-            f.stage_since = opt_ts(row.get(1)?);
-        }
-    }
+    merge(
+        conn,
+        "SELECT deal_id, MAX(status = 'draft') FROM reviews GROUP BY deal_id ORDER BY deal_id",
+        &mut facts,
+        |f, row, _| {
+            f.review_status = if row.get(1)? {
+                QueueReviewStatus::Draft
+            } else {
+                QueueReviewStatus::Final
+            };
+            Ok(())
+        },
+    )?;
+    merge(
+        conn,
+        "SELECT deal_id, entered_at FROM stage_history ORDER BY deal_id, seq",
+        &mut facts,
+        |f, row, _| {
+            let at = from_unix(row.get(1)?);
+            f.stage_since = Some(f.stage_since.map_or(at, |s| s.max(at)));
+            Ok(())
+        },
+    )?;
 
     let min_days = slip_min_days.max(0);
-    let mut stmt = conn.prepare_cached(
-        "SELECT deal_id, changed_at, close_date FROM close_date_history ORDER BY deal_id, seq",
-    )?;
-    let mut rows = stmt.query([])?;
-    let mut cursor = 0;
-    let mut current = String::new();
-    let mut prev: Option<i64> = None;
-    while let Some(row) = rows.next()? {
-        let deal = text(row.get_ref(0)?, "close date history deal id")?;
-        if deal != current {
-            current.clear();
-            current.push_str(deal);
-            prev = None;
-        }
-        let date: Option<i64> = row.get(2)?;
-        // As `DealHistory::slips`: both dates known, the new one later by at least the minimum.
-        if let (Some(from), Some(to)) = (prev, date) {
-            let days = (to - from).div_euclid(DAY);
-            if to > from
-                && days >= min_days
-                && let Some(f) = seek(&mut facts, &mut cursor, deal)
-            {
-                f.last_slip_at = Some(from_unix(row.get(1)?));
-                f.last_slip_days = Some(days);
-                f.slip_count += 1;
+    let mut prev: Option<Timestamp> = None;
+    merge(
+        conn,
+        "SELECT deal_id, close_date, changed_at FROM close_date_history ORDER BY deal_id, seq",
+        &mut facts,
+        |f, row, first| {
+            if first {
+                prev = None;
             }
-        }
-        prev = date;
-    }
+            let date = opt_ts(row.get(1)?);
+            // As `DealHistory::slips`: both dates known, the new one later by at least the
+            // minimum.
+            if let (Some(from), Some(to)) = (prev, date) {
+                let days = days_between(from, to);
+                if to > from && days >= min_days {
+                    f.last_slip_at = Some(from_unix(row.get(2)?));
+                    f.last_slip_days = Some(days);
+                    f.slip_count += 1;
+                }
+            }
+            prev = date;
+            Ok(())
+        },
+    )?;
     Ok(facts)
 }
 
@@ -130,45 +173,41 @@ pub fn stage_stays(conn: &Connection, quantile: f64) -> Result<StageNorms> {
         .query_map([], |r| r.get(0))?
         .collect::<rusqlite::Result<_>>()?;
 
-    let mut stays: HashMap<String, Vec<i64>> = HashMap::new();
+    // Stays per stage, indexed through `index` so that each row costs one lookup and no copy.
+    let mut index: HashMap<String, usize> = HashMap::new();
+    let mut stays: Vec<(String, Vec<i64>)> = Vec::new();
     let mut stmt = conn.prepare_cached(
         "SELECT deal_id, entered_at, stage_id FROM stage_history ORDER BY deal_id, seq",
     )?;
     let mut rows = stmt.query([])?;
-    let mut current = String::new();
+    let mut current: Option<String> = None;
     let mut skip = false;
-    // The previous entry of the current deal: (entered at, stage).
-    let mut prev: Option<(i64, String)> = None;
+    // The previous entry of the current deal: (entered at, index of its stage).
+    let mut prev: Option<(Timestamp, usize)> = None;
     while let Some(row) = rows.next()? {
         let deal = text(row.get_ref(0)?, "stage history deal id")?;
-        if deal != current {
-            current.clear();
-            current.push_str(deal);
+        if current.as_deref() != Some(deal) {
+            remember(&mut current, deal);
             skip = archived.contains(deal);
             prev = None;
         }
         if skip {
             continue;
         }
-        let at: i64 = row.get(1)?;
+        let at = from_unix(row.get(1)?);
         let stage = text(row.get_ref(2)?, "stage history stage id")?;
-        if let Some((entered, left_stage)) = &prev {
-            let days = days_between(from_unix(*entered), from_unix(at));
-            match stays.get_mut(left_stage.as_str()) {
-                Some(v) => v.push(days),
-                None => {
-                    stays.insert(left_stage.clone(), vec![days]);
-                }
+        let i = match index.get(stage) {
+            Some(&i) => i,
+            None => {
+                index.insert(stage.to_owned(), stays.len());
+                stays.push((stage.to_owned(), Vec::new()));
+                stays.len() - 1
             }
+        };
+        if let Some((entered, left)) = prev {
+            stays[left].1.push(days_between(entered, at));
         }
-        match &mut prev {
-            Some((entered, s)) => {
-                *entered = at;
-                s.clear();
-                s.push_str(stage);
-            }
-            None => prev = Some((at, stage.to_owned())),
-        }
+        prev = Some((at, i));
     }
 
     let q = quantile.clamp(0.0, 1.0);
@@ -191,7 +230,7 @@ mod tests {
     use super::*;
     use crate::demo::{DemoSpec, write_demo};
     use crate::domain::queue::{Badge, badges};
-    use crate::domain::time::from_unix;
+    use crate::domain::time::DAY;
     use crate::domain::{CloseDateChange, Deal, DealHistory, StageChange};
     use crate::store::deals::tests::{sample_deal, seeded};
     use crate::store::{Store, deals, marks, reviews};
@@ -391,6 +430,14 @@ mod tests {
         assert!(badges(marked, &norms, as_of, 7).is_empty());
     }
 
+    /// CPU time this thread has run, from Linux's schedstat, so that a figure taken on a busy
+    /// machine is not inflated by waiting for a core.
+    fn thread_cpu() -> Option<std::time::Duration> {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat").ok()?;
+        let ns = stat.split_whitespace().next()?.parse().ok()?;
+        Some(std::time::Duration::from_nanos(ns))
+    }
+
     /// `cargo test --release --lib store::queue::tests::time_on_a_large_cache -- --ignored
     /// --nocapture` with `DEALTRACE_QUEUE_DB` pointing at a cache written by
     /// `dealtrace demo --deals 100000 --db …`.
@@ -402,21 +449,34 @@ mod tests {
         };
         let store = Store::open(std::path::Path::new(&path)).unwrap();
         let c = store.conn();
+        let timed = |f: &mut dyn FnMut()| {
+            let (wall, cpu) = (std::time::Instant::now(), thread_cpu());
+            f();
+            let cpu = cpu.zip(thread_cpu()).map(|(a, b)| b - a);
+            format!(
+                "{:?} wall / {:?} cpu",
+                wall.elapsed(),
+                cpu.unwrap_or_default()
+            )
+        };
+        // `DEALTRACE_QUEUE_MMAP=1`: how much of the time is reading pages through SQLite's small
+        // default page cache rather than the scans themselves.
+        if std::env::var_os("DEALTRACE_QUEUE_MMAP").is_some() {
+            c.pragma_update(None, "mmap_size", 1i64 << 30).unwrap();
+        }
         for _ in 0..5 {
-            let start = std::time::Instant::now();
-            let f = facts(c, 7).unwrap();
-            let facts_took = start.elapsed();
-            let start = std::time::Instant::now();
-            let norms = stage_stays(c, 0.75).unwrap();
-            let norms_took = start.elapsed();
-            let start = std::time::Instant::now();
-            let q = crate::domain::queue::queue(&f, &norms, DemoSpec::default_as_of(), 7);
-            let queue_took = start.elapsed();
+            let mut f = Vec::new();
+            let mut norms = StageNorms::default();
+            let facts_took = timed(&mut || f = facts(c, 7).unwrap());
+            let norms_took = timed(&mut || norms = stage_stays(c, 0.75).unwrap());
+            let mut q = 0;
+            let queue_took = timed(&mut || {
+                q = crate::domain::queue::queue(&f, &norms, DemoSpec::default_as_of(), 7).len()
+            });
             eprintln!(
-                "{} deals: facts {facts_took:?}, stage_stays {norms_took:?}, \
-                 badges {queue_took:?}; queue {}",
-                f.len(),
-                q.len()
+                "{} deals, queue {q}: facts {facts_took}; stage_stays {norms_took}; \
+                 badges {queue_took}",
+                f.len()
             );
         }
     }

@@ -252,7 +252,74 @@ fn write(
 /// Every trace must name this review and its deal; anything else is refused as
 /// [`StoreError::Invalid`] before anything is written.
 pub fn save_draft(conn: &Connection, review: &Review, traces: &[DecisionTrace]) -> Result<()> {
-    in_savepoint(conn, || write(conn, review, ReviewStatus::Draft, traces))
+    in_savepoint(conn, || {
+        // A draft of a revision already signed off would turn the final review back into a
+        // draft that can never be signed off again (its revision is taken): amendments go
+        // through `save_amendment` with the next revision.
+        refuse_signed_revision(conn, review)?;
+        write(conn, review, ReviewStatus::Draft, traces)
+    })
+}
+
+fn refuse_signed_revision(conn: &Connection, review: &Review) -> Result<()> {
+    let signed = conn
+        .prepare_cached("SELECT 1 FROM review_revisions WHERE review_id = ?1 AND revision = ?2")?
+        .exists(params![review.id, review.revision])?;
+    if signed {
+        return Err(StoreError::Invalid {
+            what: "draft of a revision already signed off (amend with the next revision)",
+            value: format!("{} revision {}", review.id, review.revision),
+        });
+    }
+    Ok(())
+}
+
+/// Autosaves an amendment of a final review: the review with its next revision and its traces,
+/// as one JSON document beside the review, which itself stays exactly as signed off until the
+/// amendment is finalised (`finalize` then replaces it and drops the amendment).
+pub fn save_amendment(
+    conn: &Connection,
+    review: &Review,
+    traces: &[DecisionTrace],
+    now: Timestamp,
+) -> Result<()> {
+    refuse_signed_revision(conn, review)?;
+    let json = serde_json::to_string(&SnapshotRef { review, traces }).map_err(|e| {
+        StoreError::Invalid {
+            what: "review amendment",
+            value: e.to_string(),
+        }
+    })?;
+    conn.prepare_cached(
+        "INSERT INTO review_amendments (review_id, revision, updated_at, draft_json)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (review_id) DO UPDATE SET revision = excluded.revision,
+             updated_at = excluded.updated_at, draft_json = excluded.draft_json",
+    )?
+    .execute(params![review.id, review.revision, secs(now), json])?;
+    Ok(())
+}
+
+/// The amendment in progress of one of the deal's reviews (the most recently changed), if any.
+pub fn amendment_for_deal(
+    conn: &Connection,
+    deal: &DealId,
+) -> Result<Option<(Review, Vec<DecisionTrace>)>> {
+    let json: Option<String> = conn
+        .prepare_cached(
+            "SELECT a.draft_json FROM review_amendments a JOIN reviews r ON r.id = a.review_id
+              WHERE r.deal_id = ?1 ORDER BY a.updated_at DESC, a.review_id DESC LIMIT 1",
+        )?
+        .query_row([deal.as_str()], |r| r.get(0))
+        .optional()?;
+    json.map(|json| {
+        let snap: Snapshot = serde_json::from_str(&json).map_err(|_| StoreError::Invalid {
+            what: "review amendment",
+            value: json.clone(),
+        })?;
+        Ok((snap.review, snap.traces))
+    })
+    .transpose()
 }
 
 /// Signs a review off: saves it as final with `traces` (as [`save_draft`] does), records the
@@ -305,6 +372,9 @@ pub fn finalize(
             saved_by,
             snapshot
         ])?;
+        // The amendment, if this was one, is now the review itself.
+        conn.prepare_cached("DELETE FROM review_amendments WHERE review_id = ?1")?
+            .execute([&review.id])?;
         marks::mark_reviewed(conn, &review.deal_id, now, saved_by)
     })
 }
@@ -638,20 +708,30 @@ pub(crate) mod tests {
         let v0 = vec![trace("t1", 3)];
         finalize(c, &review, &v0, "Maya", from_unix(20 * DAY)).unwrap();
 
-        // Amend: back to a draft with the next revision.
+        // A draft of the signed-off revision is refused: it would undo the sign-off.
+        assert!(save_draft(c, &review, &v0).is_err());
+        // Amend: the next revision, autosaved beside the review.
         review.revision = 1;
         review.notes = "The CFO was never invited.".into();
         review.updated_at = from_unix(21 * DAY);
         let v1 = vec![trace("t1", 3), trace("t2", 4)];
-        save_draft(c, &review, &v1).unwrap();
-        let (draft, draft_traces) = draft_for_deal(c, &deal).unwrap().unwrap();
-        assert_eq!((draft.revision, draft.status), (1, ReviewStatus::Draft));
+        save_amendment(c, &review, &v1, from_unix(21 * DAY)).unwrap();
+        let (draft, draft_traces) = amendment_for_deal(c, &deal).unwrap().unwrap();
+        assert_eq!(
+            (draft.revision, draft.notes.as_str()),
+            (1, review.notes.as_str())
+        );
         assert_eq!(draft_traces, v1);
-        // While the amendment is a draft, what was signed off stays visible.
+        // While the amendment is being written, the review is exactly as signed off: its row,
+        // its traces (what exports and the deal view read) and its latest final.
+        let live = get(c, &review.id).unwrap().unwrap();
+        assert_eq!((live.revision, live.status), (0, ReviewStatus::Final));
+        assert_eq!(live.notes, sample().notes);
+        assert_eq!(traces_for_review(c, &review.id).unwrap(), v0);
         let (signed, signed_traces) = latest_final_for_deal(c, &deal).unwrap().unwrap();
         assert_eq!((signed.revision, signed.status), (0, ReviewStatus::Final));
-        assert_eq!(signed.notes, sample().notes);
         assert_eq!(signed_traces, v0);
+        assert_eq!(draft_for_deal(c, &deal).unwrap(), None, "no live draft row");
 
         finalize(c, &review, &v1, "Ravi", from_unix(22 * DAY)).unwrap();
         let revs = revisions(c, &review.id).unwrap();
@@ -667,6 +747,11 @@ pub(crate) mod tests {
         let (latest, latest_traces) = latest_final_for_deal(c, &deal).unwrap().unwrap();
         assert_eq!((latest.revision, latest_traces), (1, v1));
         assert_eq!(draft_for_deal(c, &deal).unwrap(), None);
+        assert_eq!(
+            amendment_for_deal(c, &deal).unwrap(),
+            None,
+            "the amendment became the review"
+        );
         assert_eq!(
             marks::marks(c).unwrap()[&deal],
             from_unix(22 * DAY),
@@ -706,12 +791,10 @@ pub(crate) mod tests {
         let dir = tempfile::tempdir().unwrap();
         let store = crate::store::Store::open(&dir.path().join("cache.sqlite")).unwrap();
         let c = store.conn();
-        crate::store::deals::upsert(
-            c,
-            &crate::store::deals::tests::sample_deal(0).0,
-            &crate::store::deals::tests::sample_deal(0).1,
-        )
-        .unwrap();
+        let (mut deal, history) = crate::store::deals::tests::sample_deal(0);
+        // The bare cache has no companies or owners for the sample's links to point at.
+        (deal.company_id, deal.owner_id) = (None, None);
+        crate::store::deals::upsert(c, &deal, &history).unwrap();
         let mut review = sample();
         let traces: Vec<_> = (0..5).map(|i| trace(&format!("t{i}"), i)).collect();
         save_draft(c, &review, &traces).unwrap();

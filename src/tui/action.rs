@@ -89,8 +89,13 @@ pub enum Action {
     DealLoaded(Box<Result<DealDetail, String>>),
     /// What the wizard needs finished loading.
     ReviewLoaded(Box<Result<ReviewSource, String>>),
-    /// A draft save or a final save finished.
-    Saved(Result<SaveKind, String>),
+    /// A draft save or a final save finished (or failed: why, in one sentence).
+    Saved {
+        /// Which save.
+        kind: SaveKind,
+        /// Done, or why not.
+        result: Result<(), String>,
+    },
     /// A deal was marked reviewed (or that failed).
     Marked(Result<DealId, String>),
     /// Queued review notes were posted to the CRM (or why not).
@@ -114,6 +119,10 @@ pub struct DealList {
     pub last_sync: Option<Timestamp>,
     /// Whether this is a generated demo history.
     pub is_demo: bool,
+    /// False for the first, queue-only step of a load: the pipeline is still being read.
+    pub complete: bool,
+    /// The load this came from (see [`Command::LoadDeals`]).
+    pub generation: u64,
 }
 
 /// A deal and its reviews, for starting, resuming or amending a review.
@@ -130,19 +139,24 @@ pub struct ReviewSource {
 }
 
 /// Which kind of save finished.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SaveKind {
-    /// An autosaved draft.
+    /// An autosaved draft (or amendment in progress).
     Draft,
-    /// A review saved as final.
-    Final,
+    /// A review of this deal saved as final.
+    Final(DealId),
 }
 
 /// Work `update` asks the event loop to do.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
-    /// Read the deal list from the cache in the background.
-    LoadDeals,
+    /// Read the deal lists from the cache in the background.
+    LoadDeals {
+        /// Numbers the loads, so that an older one landing late is ignored.
+        generation: u64,
+        /// Read the review queue first and report it before every deal (the first load).
+        queue_first: bool,
+    },
     /// Read one deal for the deal view.
     LoadDeal(DealId),
     /// Read what the review wizard needs for this deal.

@@ -88,6 +88,8 @@ pub struct App {
     pub rows: Arc<Rows>,
     /// Loading, ready or failed.
     pub load: Load,
+    /// Whether every deal is loaded (the first step of a load holds only the queue's).
+    pub complete: bool,
     /// The review queue.
     pub queue: ListView,
     /// The pipeline.
@@ -102,8 +104,18 @@ pub struct App {
     pub help: bool,
     /// The open deal, once loaded.
     pub deal: Option<DealScreen>,
-    /// The deal being loaded for the deal view or the wizard.
+    /// The deal being loaded for the deal view.
     pub loading_deal: Option<DealId>,
+    /// The deal whose review is being loaded for the wizard.
+    pub loading_review: Option<DealId>,
+    /// A final save is on its way: the wizard takes no input until it lands.
+    pub finalizing: bool,
+    /// The last change is not saved and the user was told: the next `q` quits anyway.
+    pub confirm_quit: bool,
+    /// Deal loads asked for so far; a load answering for an older one is ignored.
+    pub load_generation: u64,
+    /// The generation of the rows on screen.
+    pub shown_generation: u64,
     /// The review being written.
     pub wizard: Option<Wizard>,
     /// Where saving stands, for the status line.
@@ -154,6 +166,7 @@ impl App {
         let app = App {
             rows: Arc::new(Rows::default()),
             load: Load::Loading,
+            complete: false,
             queue: ListView::new(ListKind::Queue),
             pipeline: ListView::new(ListKind::Pipeline),
             screen: Screen::Queue,
@@ -162,6 +175,11 @@ impl App {
             help: false,
             deal: None,
             loading_deal: None,
+            loading_review: None,
+            finalizing: false,
+            confirm_quit: false,
+            load_generation: 0,
+            shown_generation: 0,
             wizard: None,
             saving: SaveState::Idle,
             notice: None,
@@ -177,7 +195,13 @@ impl App {
             taxonomy: Taxonomy::builtin(),
             settings: Settings::default(),
         };
-        (app, vec![Command::LoadDeals])
+        (
+            app,
+            vec![Command::LoadDeals {
+                generation: 0,
+                queue_first: true,
+            }],
+        )
     }
 
     /// What keys mean right now.
@@ -223,15 +247,47 @@ impl App {
             .and_then(|i| self.rows.deals.get(i))
     }
 
-    /// The cache's "now": a demo's as-of, else the clock.
+    /// "Now" for what the user does: a demo's as-of instant (the demo lives on that day), else
+    /// the clock of the last tick (the load time only until the first tick).
     pub fn now(&self) -> Timestamp {
-        self.as_of.or(self.clock).unwrap_or(Timestamp::UNIX_EPOCH)
+        let now = if self.is_demo {
+            self.as_of.or(self.clock)
+        } else {
+            self.clock.or(self.as_of)
+        };
+        now.unwrap_or(Timestamp::UNIX_EPOCH)
+    }
+
+    /// Reads the deal lists again (after a sync, a mark or a save), keeping what is on screen
+    /// until every deal is read.
+    fn reload(&mut self) -> Command {
+        self.load_generation += 1;
+        Command::LoadDeals {
+            generation: self.load_generation,
+            queue_first: false,
+        }
+    }
+
+    /// The deal in front: the open deal in the deal view and wizard, else the selected one.
+    fn deal_in_front(&self) -> Option<DealId> {
+        match self.screen {
+            Screen::Deal | Screen::Review => {
+                self.deal.as_ref().map(|d| d.detail.summary.id.clone())
+            }
+            Screen::Queue | Screen::Pipeline => self.selected_deal().map(|d| d.id.clone()),
+        }
     }
 
     /// Applies an action and returns the commands it asks for.
     pub fn update(&mut self, action: Action) -> Vec<Command> {
+        if !matches!(
+            action,
+            Action::Quit | Action::CloseWizard | Action::Tick(_) | Action::Saved { .. }
+        ) {
+            self.confirm_quit = false;
+        }
         match action {
-            Action::Quit => return vec![Command::Quit],
+            Action::Quit => return self.quit(),
             Action::Help => self.help = true,
             Action::CloseHelp => self.help = false,
             Action::Resize { width, height } => {
@@ -244,12 +300,17 @@ impl App {
             }
             Action::Tick(now) => self.clock = Some(now),
             Action::DealsLoaded(Ok(list)) => self.loaded(list),
-            Action::DealsLoaded(Err(message)) => self.load = Load::Failed(message),
+            // Before anything is on screen a failed load is the screen; after, it is a notice
+            // and what is shown stays.
+            Action::DealsLoaded(Err(message)) if self.load != Load::Ready => {
+                self.load = Load::Failed(sanitize_line(&message))
+            }
+            Action::DealsLoaded(Err(message)) => self.notice = Some(sanitize_line(&message)),
             Action::DealLoaded(result) => self.deal_loaded(*result),
             Action::ReviewLoaded(result) => return self.review_loaded(*result),
-            Action::Saved(result) => return self.saved(result),
+            Action::Saved { kind, result } => return self.saved(kind, result),
             Action::Marked(result) => match result {
-                Ok(_) => return vec![Command::LoadDeals],
+                Ok(_) => return vec![self.reload()],
                 Err(e) => self.notice = Some(sanitize_line(&e)),
             },
             Action::NotesPosted(result) => {
@@ -266,7 +327,7 @@ impl App {
                 };
                 // What landed is in the cache: show it (even after a failure, committed
                 // batches are kept).
-                return vec![Command::LoadDeals];
+                return vec![self.reload()];
             }
             Action::Wizard(input) => return self.wizard_input(input),
             Action::CloseWizard => self.close_wizard(),
@@ -375,33 +436,26 @@ impl App {
     }
 
     fn review_selected(&mut self) -> Vec<Command> {
-        let id = match self.screen {
-            Screen::Deal => self.deal.as_ref().map(|d| d.detail.summary.id.clone()),
-            _ => self.selected_deal().map(|d| d.id.clone()),
-        };
-        let Some(id) = id else {
-            return Vec::new();
-        };
-        self.open_review(id)
+        match self.deal_in_front() {
+            Some(id) => self.open_review(id),
+            None => Vec::new(),
+        }
     }
 
     /// Opens the wizard on a deal (also how `dealtrace review DEAL_ID` starts).
     pub fn open_review(&mut self, id: DealId) -> Vec<Command> {
         self.screen = Screen::Review;
         self.wizard = None;
-        self.loading_deal = Some(id.clone());
+        self.finalizing = false;
+        self.loading_review = Some(id.clone());
         vec![Command::LoadReview(id)]
     }
 
     fn mark_selected(&mut self) -> Vec<Command> {
-        let id = match self.screen {
-            Screen::Deal => self.deal.as_ref().map(|d| d.detail.summary.id.clone()),
-            _ => self.selected_deal().map(|d| d.id.clone()),
-        };
-        match id {
-            Some(id) => vec![Command::MarkReviewed(id)],
-            None => Vec::new(),
-        }
+        self.deal_in_front()
+            .map(Command::MarkReviewed)
+            .into_iter()
+            .collect()
     }
 
     fn deal_action(&mut self, action: Action) -> Vec<Command> {
@@ -410,6 +464,7 @@ impl App {
             Action::Back => {
                 self.show_list(self.list);
                 self.deal = None;
+                self.loading_deal = None;
                 return Vec::new();
             }
             Action::ShowQueue => self.show_list(ListKind::Queue),
@@ -447,26 +502,33 @@ impl App {
             }
             // A deal the user has already left: nothing to show.
             Ok(_) => {}
-            Err(e) => {
+            // A failure for the deal the view waits for: back to the list, saying why.
+            Err(e) if self.loading_deal.is_some() => {
                 self.loading_deal = None;
                 self.notice = Some(sanitize_line(&e));
-                self.show_list(self.list);
+                if self.screen == Screen::Deal {
+                    self.show_list(self.list);
+                }
             }
+            Err(_) => {}
         }
     }
 
     fn review_loaded(&mut self, result: Result<ReviewSource, String>) -> Vec<Command> {
         let source = match result {
-            Ok(source) if self.loading_deal.as_ref() == Some(&source.detail.summary.id) => source,
+            Ok(source) if self.loading_review.as_ref() == Some(&source.detail.summary.id) => source,
             Ok(_) => return Vec::new(),
-            Err(e) => {
-                self.loading_deal = None;
+            Err(e) if self.loading_review.is_some() => {
+                self.loading_review = None;
                 self.notice = Some(sanitize_line(&e));
-                self.show_list(self.list);
+                if self.screen == Screen::Review {
+                    self.back_from_review();
+                }
                 return Vec::new();
             }
+            Err(_) => return Vec::new(),
         };
-        self.loading_deal = None;
+        self.loading_review = None;
         let now = self.now();
         let detail = super::deal_view::sanitized(source.detail);
         let slip = self.settings.slip_min_days;
@@ -500,6 +562,12 @@ impl App {
 
     fn wizard_input(&mut self, input: crate::review::WizardInput) -> Vec<Command> {
         let now = self.now();
+        // Once a final save is on its way, a further change would be a draft written after
+        // the sign-off: nothing is taken until the save lands.
+        if self.finalizing {
+            self.notice = Some("saving the review…".into());
+            return Vec::new();
+        }
         let Some(wizard) = self.wizard.as_mut() else {
             return Vec::new();
         };
@@ -512,6 +580,7 @@ impl App {
             }
             WizardEffect::Finalize => match wizard.finalize(now) {
                 Ok(done) => {
+                    self.finalizing = true;
                     self.saving = SaveState::Saving(self.saves_in_flight() + 1);
                     vec![Command::SaveFinal(Box::new(done))]
                 }
@@ -530,43 +599,83 @@ impl App {
         }
     }
 
-    fn saved(&mut self, result: Result<SaveKind, String>) -> Vec<Command> {
+    fn saved(&mut self, kind: SaveKind, result: Result<(), String>) -> Vec<Command> {
         let left = self.saves_in_flight().saturating_sub(1);
-        match result {
-            Ok(kind) => {
-                self.saving = if left > 0 {
-                    SaveState::Saving(left)
-                } else {
-                    SaveState::Saved
-                };
-                if kind == SaveKind::Final {
-                    self.notice = Some("review saved".into());
-                    self.wizard = None;
-                    // Back to the deal, reloaded with its new review and traces.
-                    let id = self.deal.as_ref().map(|d| d.detail.summary.id.clone());
-                    self.screen = Screen::Deal;
-                    let mut commands = vec![Command::LoadDeals, Command::PostNotes];
-                    if let Some(id) = id {
-                        self.loading_deal = Some(id.clone());
-                        commands.push(Command::LoadDeal(id));
-                    }
-                    return commands;
-                }
+        if let Err(e) = result {
+            if matches!(kind, SaveKind::Final(_)) {
+                // The wizard is still there with everything in it: saving again is one key.
+                self.finalizing = false;
             }
-            Err(e) => self.saving = SaveState::Failed(sanitize_line(&e)),
+            self.saving = SaveState::Failed(sanitize_line(&e));
+            return Vec::new();
         }
-        Vec::new()
+        // A later save succeeding means the cache holds everything typed so far.
+        self.saving = if left > 0 {
+            SaveState::Saving(left)
+        } else {
+            SaveState::Saved
+        };
+        let SaveKind::Final(deal) = kind else {
+            return Vec::new();
+        };
+        self.finalizing = false;
+        self.notice = Some("review saved".into());
+        let mut commands = vec![self.reload(), Command::PostNotes];
+        // Back to the deal, reloaded with its new review and traces, unless the user has
+        // already moved on to another review.
+        let this_review = self
+            .wizard
+            .as_ref()
+            .is_some_and(|w| w.review().deal_id == deal);
+        if this_review {
+            self.wizard = None;
+            self.screen = Screen::Deal;
+            self.loading_deal = Some(deal.clone());
+            commands.push(Command::LoadDeal(deal));
+        }
+        commands
     }
 
-    fn close_wizard(&mut self) {
-        self.wizard = None;
-        self.loading_deal = None;
-        self.notice = Some("draft kept; r resumes it".into());
+    /// Leaves the wizard for the deal it was about, or the list when there is none.
+    fn back_from_review(&mut self) {
         if self.deal.is_some() {
             self.screen = Screen::Deal;
         } else {
             self.show_list(self.list);
         }
+    }
+
+    fn close_wizard(&mut self) {
+        if let SaveState::Failed(why) = &self.saving
+            && !self.confirm_quit
+        {
+            self.notice = Some(format!(
+                "the last change is NOT saved ({why}); press Esc again to leave anyway"
+            ));
+            self.confirm_quit = true;
+            return;
+        }
+        self.confirm_quit = false;
+        self.wizard = None;
+        self.loading_review = None;
+        self.finalizing = false;
+        self.notice = Some("draft kept; r resumes it".into());
+        self.back_from_review();
+    }
+
+    /// Quits, unless the last change could not be saved: then says so once, and the next `q`
+    /// quits anyway.
+    fn quit(&mut self) -> Vec<Command> {
+        if let SaveState::Failed(why) = &self.saving
+            && !self.confirm_quit
+        {
+            self.notice = Some(format!(
+                "the last change is NOT saved ({why}); press q again to quit anyway"
+            ));
+            self.confirm_quit = true;
+            return Vec::new();
+        }
+        vec![Command::Quit]
     }
 
     fn start_sync(&mut self) -> Vec<Command> {
@@ -601,21 +710,40 @@ impl App {
     }
 
     fn loaded(&mut self, list: DealList) {
+        // An older load landing late, or the queue-only step after the full list is shown,
+        // would put stale rows on screen.
+        let stale = list.generation < self.shown_generation
+            || (list.generation == self.shown_generation && self.complete && !list.complete);
+        if stale && self.load == Load::Ready {
+            return;
+        }
         let DealList {
             rows,
             as_of,
             last_sync,
             is_demo,
+            complete,
+            generation,
         } = list;
+        self.shown_generation = generation;
+        // Each list keeps its selected deal across a reload if it is still shown: remember it
+        // by id, since indices change with the new rows.
+        let keep = |list: &ListView| {
+            list.selected_index()
+                .and_then(|i| self.rows.deals.get(i))
+                .map(|d| d.id.clone())
+        };
+        let (keep_queue, keep_pipeline) = (keep(&self.queue), keep(&self.pipeline));
         self.rows = rows;
         self.as_of = Some(as_of);
         self.last_sync = last_sync;
         self.is_demo = is_demo;
+        self.complete = complete;
         self.load = Load::Ready;
         let page = self.page_rows();
-        // Each list keeps its selected deal across a reload if it is still shown.
-        self.queue.refresh(&self.rows, page);
-        self.pipeline.refresh(&self.rows, page);
+        self.queue.reload(&self.rows, page, keep_queue.as_ref());
+        self.pipeline
+            .reload(&self.rows, page, keep_pipeline.as_ref());
     }
 }
 
@@ -646,12 +774,30 @@ mod tests {
             as_of: from_unix(100 * crate::domain::DAY),
             last_sync: None,
             is_demo: true,
+            complete: true,
+            generation: 0,
         }
+    }
+
+    fn is_reload(c: &Command) -> bool {
+        matches!(
+            c,
+            Command::LoadDeals {
+                queue_first: false,
+                ..
+            }
+        )
     }
 
     fn loaded(n: usize, height: u16) -> App {
         let (mut app, commands) = App::new("cache".into(), 80, height, false);
-        assert_eq!(commands, vec![Command::LoadDeals]);
+        assert_eq!(
+            commands,
+            vec![Command::LoadDeals {
+                generation: 0,
+                queue_first: true
+            }]
+        );
         app.update(Action::DealsLoaded(Ok(list(n))));
         app
     }
@@ -675,6 +821,34 @@ mod tests {
         assert_eq!(app.queue.rows.len(), 3, "only deals with a badge");
         assert_eq!(app.pipeline.rows.len(), 6);
         assert_eq!(app.mode(), Mode::List);
+    }
+
+    #[test]
+    fn the_queue_comes_first_and_the_pipeline_follows_keeping_the_selection() {
+        let (mut app, _) = App::new("c".into(), 80, 24, false);
+        let full = list(10);
+        // The first step holds only the queue's deals (even indices carry a badge).
+        let queued: Vec<_> = full.rows.deals.iter().step_by(2).cloned().collect();
+        let marks = (0..queued.len())
+            .map(|_| QueueMark {
+                badges: vec![Badge::Lost],
+                review: QueueReviewStatus::None,
+            })
+            .collect();
+        app.update(Action::DealsLoaded(Ok(DealList {
+            rows: Arc::new(Rows::build(queued, marks, from_unix(0))),
+            complete: false,
+            ..full.clone()
+        })));
+        assert_eq!(app.queue.rows.len(), 5);
+        assert!(!app.complete);
+        app.update(Action::Down);
+        app.update(Action::Down);
+        let picked = app.selected_deal().map(|d| d.id.clone());
+        app.update(Action::DealsLoaded(Ok(full)));
+        assert!(app.complete);
+        assert_eq!(app.pipeline.rows.len(), 10);
+        assert_eq!(app.selected_deal().map(|d| d.id.clone()), picked);
     }
 
     #[test]
@@ -787,10 +961,20 @@ mod tests {
         };
         assert_eq!(job.0.status, ReviewStatus::Final);
         for _ in 0..saves.len() {
-            app.update(Action::Saved(Ok(SaveKind::Draft)));
+            app.update(Action::Saved {
+                kind: SaveKind::Draft,
+                result: Ok(()),
+            });
         }
-        let after = app.update(Action::Saved(Ok(SaveKind::Final)));
-        assert!(after.contains(&Command::LoadDeals));
+        // While the final save is on its way, the wizard takes nothing more.
+        assert_eq!(app.update(Action::Wizard(WizardInput::PrevStep)), vec![]);
+        assert!(app.finalizing);
+        let deal = job.0.deal_id.clone();
+        let after = app.update(Action::Saved {
+            kind: SaveKind::Final(deal),
+            result: Ok(()),
+        });
+        assert!(after.iter().any(is_reload));
         assert!(after.iter().any(|c| matches!(c, Command::LoadDeal(_))));
         assert_eq!(app.screen, Screen::Deal);
         assert!(app.wizard.is_none());
@@ -856,7 +1040,7 @@ mod tests {
             app.update(Action::MarkReviewed),
             vec![Command::MarkReviewed(id.clone())]
         );
-        assert_eq!(app.update(Action::Marked(Ok(id))), vec![Command::LoadDeals]);
+        assert!(app.update(Action::Marked(Ok(id))).iter().all(is_reload));
         app.update(Action::Marked(Err("disk full".into())));
         assert_eq!(app.notice.as_deref(), Some("disk full"));
     }
@@ -901,17 +1085,19 @@ mod tests {
                 total: Some(120)
             }
         );
-        assert_eq!(
-            app.update(Action::SyncFinished(Ok("2 new".into()))),
-            vec![Command::LoadDeals]
+        assert!(
+            app.update(Action::SyncFinished(Ok("2 new".into())))
+                .iter()
+                .all(is_reload)
         );
         assert_eq!(app.sync, SyncState::Done("2 new".into()));
         app.update(Action::SyncProgress(SyncEvent::Phase("owners")));
         assert_eq!(app.sync, SyncState::Done("2 new".into()));
         assert_eq!(app.update(Action::StartSync), vec![Command::Sync]);
-        assert_eq!(
-            app.update(Action::SyncFinished(Err("no token\u{1b}[2J".into()))),
-            vec![Command::LoadDeals],
+        assert!(
+            app.update(Action::SyncFinished(Err("no token\u{1b}[2J".into())))
+                .iter()
+                .all(is_reload),
             "what a failed sync committed is shown too"
         );
         assert_eq!(app.sync, SyncState::Failed("no token".into()));
@@ -923,6 +1109,83 @@ mod tests {
         assert!(app.is_demo);
         assert_eq!(app.update(Action::StartSync), vec![]);
         assert!(matches!(app.sync, SyncState::Failed(_)));
+    }
+
+    #[test]
+    fn a_failed_save_is_said_and_quitting_then_asks_once() {
+        let mut app = reviewing(lost_deal());
+        app.update(Action::Wizard(WizardInput::Toggle));
+        app.update(Action::Saved {
+            kind: SaveKind::Draft,
+            result: Err("database is locked".into()),
+        });
+        assert!(matches!(app.saving, SaveState::Failed(_)));
+        assert_eq!(app.update(Action::Quit), vec![], "the first q warns");
+        assert!(app.notice.as_deref().unwrap_or("").contains("NOT saved"));
+        assert_eq!(
+            app.update(Action::Quit),
+            vec![Command::Quit],
+            "the second quits"
+        );
+        // Esc in the wizard warns the same way before leaving.
+        let mut app = reviewing(lost_deal());
+        app.update(Action::Saved {
+            kind: SaveKind::Draft,
+            result: Err("disk I/O error".into()),
+        });
+        app.update(Action::CloseWizard);
+        assert!(app.wizard.is_some());
+        app.update(Action::CloseWizard);
+        assert!(app.wizard.is_none());
+    }
+
+    #[test]
+    fn a_failed_final_save_keeps_the_wizard_open_to_try_again() {
+        let mut app = reviewing(lost_deal());
+        app.finalizing = true;
+        let deal = app.wizard.as_ref().unwrap().review().deal_id.clone();
+        app.update(Action::Saved {
+            kind: SaveKind::Final(deal),
+            result: Err("disk full".into()),
+        });
+        assert!(!app.finalizing);
+        assert!(app.wizard.is_some());
+        assert_eq!(app.screen, Screen::Review);
+    }
+
+    #[test]
+    fn reloads_keep_the_screen_and_older_loads_are_ignored() {
+        let mut app = loaded(6, 24);
+        let reload = app.update(Action::MarkReviewed);
+        assert!(matches!(reload.as_slice(), [Command::MarkReviewed(_)]));
+        let Some(Command::LoadDeals { generation, .. }) =
+            app.update(Action::Marked(Ok("0".into()))).pop()
+        else {
+            panic!("a mark reloads");
+        };
+        assert_eq!(generation, 1);
+        // The new load lands, then an old one late: the old one changes nothing.
+        let mut newer = list(4);
+        newer.generation = 1;
+        app.update(Action::DealsLoaded(Ok(newer)));
+        assert_eq!(app.pipeline.rows.len(), 4);
+        app.update(Action::DealsLoaded(Ok(list(9))));
+        assert_eq!(app.pipeline.rows.len(), 4, "generation 0 is older");
+        // A failed reload is a notice; the lists stay.
+        app.update(Action::DealsLoaded(Err("cache busy".into())));
+        assert_eq!(app.load, Load::Ready);
+        assert_eq!(app.notice.as_deref(), Some("cache busy"));
+    }
+
+    #[test]
+    fn now_is_the_demo_day_or_the_clock() {
+        let mut app = loaded(2, 24);
+        let day = from_unix(100 * crate::domain::DAY);
+        let tick = from_unix(500 * crate::domain::DAY);
+        app.update(Action::Tick(tick));
+        assert_eq!(app.now(), day, "a demo lives on its as-of day");
+        app.is_demo = false;
+        assert_eq!(app.now(), tick, "a real cache uses the clock");
     }
 
     #[test]

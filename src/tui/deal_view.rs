@@ -175,15 +175,14 @@ pub fn sanitized(mut d: DealDetail) -> DealDetail {
             *v = sanitize_line(v);
         }
     };
-    let s = &mut d.summary;
-    for field in [&mut s.name, &mut s.stage, &mut s.pipeline, &mut s.currency] {
-        line(field);
-    }
-    for field in [&mut s.company, &mut s.owner, &mut s.team] {
-        opt(field);
-    }
-    for label in d.stage_labels.values_mut() {
-        line(label);
+    d.summary = d.summary.sanitized();
+    // Stage ids are CRM text too: they are drawn wherever a stage has no label.
+    d.stage_labels = std::mem::take(&mut d.stage_labels)
+        .into_iter()
+        .map(|(id, label)| (sanitize_line(&id), sanitize_line(&label)))
+        .collect();
+    for change in &mut d.history.stages {
+        change.stage_id = sanitize_line(change.stage_id.as_str()).into();
     }
     for p in &mut d.stakeholders {
         line(&mut p.name);
@@ -216,6 +215,9 @@ pub fn sanitized(mut d: DealDetail) -> DealDetail {
             line(field);
         }
         opt(&mut t.actual_outcome);
+        if let Some(stage) = &mut t.stage_id {
+            *stage = sanitize_line(stage.as_str()).into();
+        }
     }
     d
 }

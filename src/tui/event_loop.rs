@@ -1,12 +1,11 @@
 //! The only part of the UI that touches the terminal, the clock and the cache.
 
-use super::action::{Action, Command, DealList, ReviewSource, SaveKind};
+use super::action::{Action, Command, SaveKind};
 use super::app::{App, Settings};
 use super::keys::actions_for;
-use super::rows::{QueueMark, Rows};
+use super::load;
 use super::views;
 use crate::config::{Config, UiConfig};
-use crate::domain::queue::badges;
 use crate::domain::{DealId, DecisionTrace, Review};
 use crate::store::{self, Store};
 use color_eyre::eyre::{Result, WrapErr, eyre};
@@ -15,7 +14,6 @@ use jiff::Timestamp;
 use ratatui::DefaultTerminal;
 use ratatui::crossterm::event::{DisableMouseCapture, EnableMouseCapture, EventStream};
 use ratatui::crossterm::execute;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
@@ -76,6 +74,8 @@ async fn main_loop(
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| db.display().to_string());
     let (mut app, mut commands) = App::new(label, size.width, size.height, color);
+    // The clock before the first tick: reviews and marks are stamped with it.
+    app.update(Action::Tick(Timestamp::now()));
     app.settings = Settings {
         reviewer: reviewer(config),
         slip_min_days: config.review.slip_min_days,
@@ -99,7 +99,16 @@ async fn main_loop(
         for command in commands.drain(..) {
             match command {
                 Command::Quit => quit = true,
-                Command::LoadDeals => spawn_load(db.clone(), config.clone(), tx.clone()),
+                Command::LoadDeals {
+                    generation,
+                    queue_first,
+                } => spawn_load(
+                    db.clone(),
+                    config.clone(),
+                    generation,
+                    queue_first,
+                    tx.clone(),
+                ),
                 Command::LoadDeal(id) => spawn_detail(db.clone(), id, tx.clone()),
                 Command::LoadReview(id) => spawn_review_source(db.clone(), id, tx.clone()),
                 Command::SaveDraft(job) => saver.send(SaveJob::Draft(job)),
@@ -147,6 +156,15 @@ enum SaveJob {
     Mark(DealId, Timestamp),
 }
 
+impl SaveJob {
+    fn kind(&self) -> SaveKind {
+        match self {
+            SaveJob::Draft(_) | SaveJob::Mark(..) => SaveKind::Draft,
+            SaveJob::Final(job) => SaveKind::Final(job.0.deal_id.clone()),
+        }
+    }
+}
+
 /// Writes drafts, final reviews and marks on one thread with its own connection, in the order
 /// they were asked for: a later keystroke's draft can never be overwritten by an earlier one,
 /// and the draw loop never waits on SQLite.
@@ -170,10 +188,17 @@ impl Saver {
                     store = Store::open(&db).ok();
                 }
                 let Some(store) = store.as_ref() else {
-                    let _ = tx.send(Action::Saved(Err(format!(
+                    let why = format!(
                         "cannot open the cache at {} to save; what you typed is still on screen",
                         db.display()
-                    ))));
+                    );
+                    let _ = tx.send(match job {
+                        SaveJob::Mark(..) => Action::Marked(Err(why)),
+                        job => Action::Saved {
+                            kind: job.kind(),
+                            result: Err(why),
+                        },
+                    });
                     continue;
                 };
                 let action = run_job(store, &reviewer, write_back, job);
@@ -192,6 +217,42 @@ impl Saver {
     fn finish(self) {
         drop(self.jobs);
         let _ = self.thread.join();
+    }
+}
+
+/// A draft of a review never signed off is its live rows; an amendment of a final review (a
+/// revision above 0) is kept beside it until it is signed off in turn.
+fn save_draft(
+    conn: &rusqlite::Connection,
+    review: &Review,
+    traces: &[DecisionTrace],
+) -> std::result::Result<(), store::StoreError> {
+    if review.revision > 0 {
+        store::reviews::save_amendment(conn, review, traces, review.updated_at)
+    } else {
+        store::reviews::save_draft(conn, review, traces)
+    }
+}
+
+/// Runs a write up to three times while SQLite reports the cache busy or locked.
+fn retry(
+    mut write: impl FnMut() -> std::result::Result<(), store::StoreError>,
+) -> std::result::Result<(), store::StoreError> {
+    let mut tries = 0;
+    loop {
+        match write() {
+            Err(store::StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)))
+                if tries < 2
+                    && matches!(
+                        e.code,
+                        rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                    ) =>
+            {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            other => return other,
+        }
     }
 }
 
@@ -227,19 +288,21 @@ fn run_job(store: &Store, reviewer: &str, write_back: bool, job: SaveJob) -> Act
     match job {
         SaveJob::Draft(job) => {
             let (review, traces) = *job;
-            Action::Saved(
-                store::reviews::save_draft(conn, &review, &traces)
-                    .map(|()| SaveKind::Draft)
-                    .map_err(one_line),
-            )
+            // A lock held by a sync's commit outlasting the busy timeout is worth a few more
+            // tries before the user is told the change is not saved.
+            let result = retry(|| save_draft(conn, &review, &traces));
+            Action::Saved {
+                kind: SaveKind::Draft,
+                result: result.map_err(one_line),
+            }
         }
         SaveJob::Final(job) => {
             let (review, traces) = *job;
-            Action::Saved(
-                save_final(conn, &review, &traces, reviewer, write_back)
-                    .map(|()| SaveKind::Final)
+            Action::Saved {
+                kind: SaveKind::Final(review.deal_id.clone()),
+                result: retry(|| save_final(conn, &review, &traces, reviewer, write_back))
                     .map_err(one_line),
-            )
+            }
         }
         SaveJob::Mark(id, at) => Action::Marked(
             store::marks::mark_reviewed(conn, &id, at, reviewer)
@@ -249,48 +312,45 @@ fn run_job(store: &Store, reviewer: &str, write_back: bool, job: SaveJob) -> Act
     }
 }
 
-/// Reads the deal list on a blocking thread and reports back as an action.
-fn spawn_load(db: PathBuf, config: Config, tx: mpsc::UnboundedSender<Action>) {
+/// Reads the deals on a blocking thread in two steps, each reported as an action: the review
+/// queue first (what the home screen shows), then every deal for the pipeline.
+fn spawn_load(
+    db: PathBuf,
+    config: Config,
+    generation: u64,
+    queue_first: bool,
+    tx: mpsc::UnboundedSender<Action>,
+) {
     tokio::task::spawn_blocking(move || {
-        let result = load(&db, &config).map_err(|e| crate::cmd::one_line(&e));
-        // The receiver is gone only when the UI has quit; nothing is waiting for the result.
-        let _ = tx.send(Action::DealsLoaded(result));
+        let one_line = |e: color_eyre::Report| crate::cmd::one_line(&e);
+        let queue = match load::queue(&db, &config, generation) {
+            Ok(queue) => queue,
+            Err(e) => {
+                // The receiver is gone only when the UI has quit; nobody waits for the result.
+                let _ = tx.send(Action::DealsLoaded(Err(one_line(e))));
+                return;
+            }
+        };
+        if queue_first {
+            let _ = tx.send(Action::DealsLoaded(Ok(queue.list.clone())));
+        }
+        let all = load::everything(&db, queue).map_err(one_line);
+        let _ = tx.send(Action::DealsLoaded(all));
     });
 }
 
 fn spawn_detail(db: PathBuf, id: DealId, tx: mpsc::UnboundedSender<Action>) {
     tokio::task::spawn_blocking(move || {
-        let result = detail(&db, &id).map_err(|e| crate::cmd::one_line(&e));
+        let result = load::detail(&db, &id).map_err(|e| crate::cmd::one_line(&e));
         let _ = tx.send(Action::DealLoaded(Box::new(result)));
     });
 }
 
 fn spawn_review_source(db: PathBuf, id: DealId, tx: mpsc::UnboundedSender<Action>) {
     tokio::task::spawn_blocking(move || {
-        let result = review_source(&db, &id).map_err(|e| crate::cmd::one_line(&e));
+        let result = load::review_source(&db, &id).map_err(|e| crate::cmd::one_line(&e));
         let _ = tx.send(Action::ReviewLoaded(Box::new(result)));
     });
-}
-
-fn detail(db: &Path, id: &DealId) -> Result<store::detail::DealDetail> {
-    let store = Store::open(db)?;
-    store::detail::load(store.conn(), id)?.ok_or_else(|| {
-        eyre!("the cache holds no deal {id}; check the id with `dealtrace deals list`")
-    })
-}
-
-fn review_source(db: &Path, id: &DealId) -> Result<ReviewSource> {
-    let store = Store::open(db)?;
-    let conn = store.conn();
-    let detail = store::detail::load(conn, id)?.ok_or_else(|| {
-        eyre!("the cache holds no deal {id}; check the id with `dealtrace deals list`")
-    })?;
-    Ok(ReviewSource {
-        detail,
-        draft: store::reviews::draft_for_deal(conn, id)?,
-        last_final: store::reviews::latest_final_for_deal(conn, id)?,
-        new_review_id: crate::domain::ids::new_local_id(),
-    })
 }
 
 /// Posts queued review notes to the CRM on a thread of its own; offline, they stay queued and
@@ -343,35 +403,4 @@ fn sync_now(db: &Path, config: &Config, tx: &mpsc::UnboundedSender<Action>) -> R
         ))
         .wrap_err("the sync stopped; what it committed is kept and the next run resumes")?;
     Ok(crate::cmd::sync::one_line_summary(&summary))
-}
-
-/// Reads every deal with its queue badges and prepares the rows (public for the benchmarks,
-/// which measure exactly what the UI does before its first full frame).
-pub fn load(db: &Path, config: &Config) -> Result<DealList> {
-    let store = Store::open(db)?;
-    let conn = store.conn();
-    let deals = store::deals::list(conn, &store::deals::DealFilter::default())?;
-    let demo_as_of = store::meta::get_instant(conn, store::meta::keys::DEMO_AS_OF)?;
-    let as_of = demo_as_of.unwrap_or_else(Timestamp::now);
-    let review = &config.review;
-    let facts = store::queue::facts(conn, review.slip_min_days)?;
-    let norms = store::queue::stage_stays(conn, review.stall_quantile)?;
-    let by_deal: HashMap<&str, &crate::domain::queue::DealFacts> =
-        facts.iter().map(|f| (f.deal.as_str(), f)).collect();
-    let marks = deals
-        .iter()
-        .map(|d| match by_deal.get(d.id.as_str()) {
-            Some(f) => QueueMark {
-                badges: badges(f, &norms, as_of, review.lookback_days),
-                review: f.review_status,
-            },
-            None => QueueMark::default(),
-        })
-        .collect();
-    Ok(DealList {
-        rows: std::sync::Arc::new(Rows::build(deals, marks, as_of)),
-        as_of,
-        last_sync: store::meta::get_instant(conn, store::meta::keys::LAST_SYNC)?,
-        is_demo: demo_as_of.is_some(),
-    })
 }

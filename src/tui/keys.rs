@@ -31,6 +31,11 @@ pub enum Mode {
 pub fn actions_for(event: &Event, mode: Mode) -> Vec<Action> {
     match event {
         Event::Key(key) => key_action(key, mode).into_iter().collect(),
+        // Under the help the screen does not move; a click closes the help.
+        Event::Mouse(mouse) if mode == Mode::Help => match mouse.kind {
+            MouseEventKind::Down(_) => vec![Action::CloseHelp],
+            _ => Vec::new(),
+        },
         Event::Mouse(mouse) => mouse_actions(mouse),
         Event::Resize(width, height) => vec![Action::Resize {
             width: *width,
@@ -172,6 +177,7 @@ pub fn help(mode: Mode) -> &'static [(&'static str, &'static str)] {
             ("g/G", "top / bottom of the pane"),
             ("r", "review this deal"),
             ("m", "mark reviewed"),
+            ("s", "sync from the CRM in the background"),
             ("Esc", "back to the list"),
             ("1 / 2", "review queue / pipeline"),
             ("?", "this help"),
@@ -186,9 +192,10 @@ pub fn help(mode: Mode) -> &'static [(&'static str, &'static str)] {
             ("Space", "select a reason / include a moment"),
             ("p", "make the reason under the cursor primary"),
             ("a / d", "add / remove a moment or lesson"),
-            ("Ctrl-S", "save as final (from any step)"),
+            ("Ctrl-S", "on the summary: save as final"),
             ("Esc", "leave; the draft is already saved"),
             ("?", "this help (in a list)"),
+            ("Ctrl-C", "quit (the draft is already saved)"),
         ],
     }
 }

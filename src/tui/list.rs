@@ -96,6 +96,17 @@ impl ListView {
     /// the same deal selected when it is still shown. One pass over the precomputed order.
     pub fn refresh(&mut self, data: &Rows, page: usize) {
         let keep = self.selected_index();
+        self.rebuild(data, page, keep);
+    }
+
+    /// Recomputes the rows over new data (a reload), keeping the deal `keep` selected when it
+    /// is still shown.
+    pub fn reload(&mut self, data: &Rows, page: usize, keep: Option<&crate::domain::DealId>) {
+        let keep = keep.and_then(|id| data.position(id.as_str()));
+        self.rebuild(data, page, keep);
+    }
+
+    fn rebuild(&mut self, data: &Rows, page: usize, keep: Option<usize>) {
         let needle = self.query.trim().to_lowercase();
         let order = data.order(self.sort);
         let keeps = |&&i: &&u32| {
@@ -271,6 +282,23 @@ mod tests {
         list.refresh(&data, 10);
         assert!(list.rows.is_empty());
         assert_eq!(list.selected_index(), None);
+    }
+
+    #[test]
+    fn a_reload_keeps_the_selected_deal_by_id() {
+        let data = rows(10);
+        let mut list = ListView::new(ListKind::Pipeline);
+        list.refresh(&data, 10);
+        list.select(3, 10);
+        let id = data.deals[list.selected_index().unwrap()].id.clone();
+        // New data with one more deal in front: the same deal sits at another index.
+        let mut deals: Vec<_> = (0..10).map(deal).collect();
+        deals.insert(0, deal(99));
+        let more = Rows::build(deals, vec![], from_unix(0));
+        list.reload(&more, 10, Some(&id));
+        assert_eq!(more.deals[list.selected_index().unwrap()].id, id);
+        list.reload(&more, 10, Some(&"gone".into()));
+        assert_eq!(list.selected, 0, "a deal no longer there: back to the top");
     }
 
     #[test]

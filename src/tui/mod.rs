@@ -10,11 +10,10 @@ pub mod deal_view;
 mod event_loop;
 pub mod keys;
 pub mod list;
+pub mod load;
 pub mod rows;
 pub mod theme;
 pub mod views;
-
-pub use event_loop::load;
 
 use crate::config::Config;
 use crate::domain::DealId;

@@ -6,7 +6,6 @@
 
 use crate::domain::queue::{Badge, QueueReviewStatus};
 use crate::store::deals::DealSummary;
-use crate::text::sanitize_line;
 use jiff::Timestamp;
 
 /// What the review queue knows about one deal.
@@ -95,16 +94,8 @@ pub struct Rows {
 impl Rows {
     /// Prepares loaded deals for the lists. `marks` is parallel to `deals` (missing entries
     /// count as "not in the queue").
-    pub fn build(mut deals: Vec<DealSummary>, mut marks: Vec<QueueMark>, as_of: Timestamp) -> Rows {
-        for d in &mut deals {
-            d.name = sanitize_line(&d.name);
-            d.company = d.company.as_deref().map(sanitize_line);
-            d.owner = d.owner.as_deref().map(sanitize_line);
-            d.team = d.team.as_deref().map(sanitize_line);
-            d.stage = sanitize_line(&d.stage);
-            d.pipeline = sanitize_line(&d.pipeline);
-            d.currency = sanitize_line(&d.currency);
-        }
+    pub fn build(deals: Vec<DealSummary>, mut marks: Vec<QueueMark>, as_of: Timestamp) -> Rows {
+        let deals: Vec<DealSummary> = deals.into_iter().map(DealSummary::sanitized).collect();
         marks.resize(deals.len(), QueueMark::default());
         let search_text = deals
             .iter()

@@ -16,6 +16,14 @@ const WIDE: u16 = 100;
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let list = app.current_list();
     let queue = app.screen == Screen::Queue;
+    if !queue && !app.complete {
+        frame.render_widget(
+            Paragraph::new(" Reading every deal… (the review queue is ready: press 1)")
+                .style(app.theme.dim),
+            area,
+        );
+        return;
+    }
     if list.rows.is_empty() {
         let message = if list.query.is_empty() && !list.filter.is_active() {
             if queue {
@@ -80,11 +88,19 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
             ),
         ]);
         if queue {
-            let badges: Vec<&str> = mark
+            let mut badges: Vec<&str> = mark
                 .badges
                 .iter()
                 .map(|b| if wide { b.as_str() } else { b.label() })
                 .collect();
+            // Narrow screens have no review column: a mark says where the review stands.
+            if !wide {
+                badges.extend(match mark.review {
+                    QueueReviewStatus::None => None,
+                    QueueReviewStatus::Draft => Some("✎"),
+                    QueueReviewStatus::Final => Some("✓"),
+                });
+            }
             cells.push(Cell::from(badges.join(" ")).style(app.theme.badge));
         } else {
             cells.push(Cell::from(status).style(style));

@@ -63,18 +63,15 @@ fn title_line(app: &App, width: u16) -> String {
         (Load::Failed(_), _) => " dealtrace · not loaded".to_owned(),
         (Load::Ready, Screen::Queue | Screen::Pipeline) => {
             let list = app.current_list();
-            let (queue, pipeline) = (app.rows.queue_len(), app.rows.deals.len());
+            let queue = grouped(app.rows.queue_len() as i64);
+            let pipeline = if app.complete {
+                grouped(app.rows.deals.len() as i64)
+            } else {
+                "…".to_owned()
+            };
             let tabs = match app.screen {
-                Screen::Queue => format!(
-                    "[1 Review queue {}]  2 Pipeline {}",
-                    grouped(queue as i64),
-                    grouped(pipeline as i64)
-                ),
-                _ => format!(
-                    " 1 Review queue {}  [2 Pipeline {}]",
-                    grouped(queue as i64),
-                    grouped(pipeline as i64)
-                ),
+                Screen::Queue => format!("[1 Review queue {queue}]  2 Pipeline {pipeline}"),
+                _ => format!(" 1 Review queue {queue}  [2 Pipeline {pipeline}]"),
             };
             let mut narrow = Vec::new();
             if !list.query.is_empty() {

@@ -1,0 +1,134 @@
+//! Reading what the screens show from the cache. These run on blocking threads, never on the
+//! draw loop, and hand back plain values the pure `update` takes in.
+//!
+//! The deal lists load in two steps so that the home screen is quick on a big cache: first the
+//! review queue (queue facts and stage norms read side by side on two connections, then the
+//! summaries of only the deals with a badge), then every deal for the pipeline, reusing the
+//! badges already computed.
+
+use super::action::{DealList, ReviewSource};
+use super::rows::{QueueMark, Rows};
+use crate::config::Config;
+use crate::domain::DealId;
+use crate::domain::queue::badges;
+use crate::store::{self, Store};
+use color_eyre::eyre::{Result, eyre};
+use jiff::Timestamp;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+/// The first step's result: the queue, and what the second step reuses.
+#[derive(Debug, Clone)]
+pub struct QueueLoad {
+    /// The review queue, ready to draw (its rows hold only deals with a badge).
+    pub list: DealList,
+    /// Every deal's badges and review state, by deal id (deals without either are absent).
+    marks: HashMap<DealId, QueueMark>,
+}
+
+/// The review queue: every deal's queue facts and the stage norms, then the summaries of the
+/// deals with at least one badge.
+pub fn queue(db: &Path, config: &Config, generation: u64) -> Result<QueueLoad> {
+    let store = Store::open(db)?;
+    let conn = store.conn();
+    let review = &config.review;
+    let demo_as_of = store::meta::get_instant(conn, store::meta::keys::DEMO_AS_OF)?;
+    let as_of = demo_as_of.unwrap_or_else(Timestamp::now);
+    // The two scans touch different tables: on two connections they take as long as the longer.
+    let (facts, norms) = std::thread::scope(|scope| {
+        let norms = scope.spawn(|| -> Result<_> {
+            let other = Store::open(db)?;
+            Ok(store::queue::stage_stays(
+                other.conn(),
+                review.stall_quantile,
+            )?)
+        });
+        let facts = store::queue::facts(conn, review.slip_min_days);
+        let norms = norms
+            .join()
+            .map_err(|_| eyre!("reading the stage norms failed unexpectedly; try again"))?;
+        Ok::<_, color_eyre::Report>((facts?, norms?))
+    })?;
+    let marks: HashMap<DealId, QueueMark> = facts
+        .into_iter()
+        .filter_map(|f| {
+            let mark = QueueMark {
+                badges: badges(&f, &norms, as_of, review.lookback_days),
+                review: f.review_status,
+            };
+            (mark != QueueMark::default()).then_some((f.deal, mark))
+        })
+        .collect();
+    let queued: Vec<&DealId> = marks
+        .iter()
+        .filter(|(_, m)| !m.badges.is_empty())
+        .map(|(id, _)| id)
+        .collect();
+    let deals = store::deals::summaries(conn, &queued)?;
+    let list = DealList {
+        rows: Arc::new(rows(deals, &marks, as_of)),
+        as_of,
+        last_sync: store::meta::get_instant(conn, store::meta::keys::LAST_SYNC)?,
+        is_demo: demo_as_of.is_some(),
+        complete: false,
+        generation,
+    };
+    Ok(QueueLoad { list, marks })
+}
+
+/// Every deal not archived, with the badges the queue step computed.
+pub fn everything(db: &Path, queue: QueueLoad) -> Result<DealList> {
+    let store = Store::open(db)?;
+    let deals = store::deals::list(store.conn(), &store::deals::DealFilter::default())?;
+    let QueueLoad { list, marks } = queue;
+    Ok(DealList {
+        rows: Arc::new(rows(deals, &marks, list.as_of)),
+        complete: true,
+        ..list
+    })
+}
+
+/// Both steps one after the other: the complete list (for tests and benchmarks).
+pub fn all(db: &Path, config: &Config) -> Result<DealList> {
+    everything(db, queue(db, config, 0)?)
+}
+
+fn rows(
+    deals: Vec<crate::store::deals::DealSummary>,
+    marks: &HashMap<DealId, QueueMark>,
+    as_of: Timestamp,
+) -> Rows {
+    let deal_marks = deals
+        .iter()
+        .map(|d| marks.get(&d.id).cloned().unwrap_or_default())
+        .collect();
+    Rows::build(deals, deal_marks, as_of)
+}
+
+/// One deal in full for the deal view.
+pub fn detail(db: &Path, id: &DealId) -> Result<store::detail::DealDetail> {
+    let store = Store::open(db)?;
+    store::detail::load(store.conn(), id)?.ok_or_else(|| no_such_deal(id))
+}
+
+/// A deal with its newest draft and final review, for the wizard.
+pub fn review_source(db: &Path, id: &DealId) -> Result<ReviewSource> {
+    let store = Store::open(db)?;
+    let conn = store.conn();
+    let detail = store::detail::load(conn, id)?.ok_or_else(|| no_such_deal(id))?;
+    Ok(ReviewSource {
+        detail,
+        // An amendment in progress is the draft to resume; else a draft never signed off.
+        draft: match store::reviews::amendment_for_deal(conn, id)? {
+            Some(amendment) => Some(amendment),
+            None => store::reviews::draft_for_deal(conn, id)?,
+        },
+        last_final: store::reviews::latest_final_for_deal(conn, id)?,
+        new_review_id: crate::domain::ids::new_local_id(),
+    })
+}
+
+fn no_such_deal(id: &DealId) -> color_eyre::Report {
+    eyre!("the cache holds no deal {id}; check the id with `dealtrace deals list`")
+}
