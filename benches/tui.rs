@@ -164,6 +164,30 @@ fn phases(db: &Path) {
         ms(build)
     );
     drop(rows);
+    // The queue step's parts.
+    let t = Instant::now();
+    let norms = store::queue::stage_stays(conn, 0.75).expect("norms");
+    let as_of = DemoSpec::default_as_of();
+    let ids: Vec<&dealtrace::domain::DealId> = facts
+        .iter()
+        .filter(|f| !dealtrace::domain::queue::badges(f, &norms, as_of, 7).is_empty())
+        .map(|f| &f.deal)
+        .collect();
+    let badges_time = t.elapsed();
+    let t = Instant::now();
+    let queued = store::deals::summaries(conn, &ids).expect("summaries");
+    let summaries = t.elapsed();
+    let t = Instant::now();
+    let n = queued.len();
+    let rows = dealtrace::tui::rows::Rows::build(queued, Vec::new(), as_of);
+    let build = t.elapsed();
+    drop(rows);
+    println!(
+        "queue step: norms + badges {:.0} ms, summaries of {n} {:.0} ms, rows {:.0} ms",
+        ms(badges_time),
+        ms(summaries),
+        ms(build)
+    );
 }
 
 fn main() {
