@@ -111,9 +111,7 @@ pub fn compose_note(
     );
 
     let reason = |entry: &crate::domain::ReasonEntry| {
-        let label = taxonomy
-            .get(&entry.code)
-            .map_or(entry.code.as_str(), |r| r.label.as_str());
+        let label = taxonomy.label_of(&entry.code);
         match entry
             .detail
             .as_deref()
@@ -501,23 +499,13 @@ mod tests {
     }
 
     fn trace(id: &str, day: i64, action: &str, actual: Option<&str>) -> DecisionTrace {
+        let at = from_unix(day * DAY);
         DecisionTrace {
-            id: id.into(),
             review_id: Some(review().id),
-            deal_id: "d0".into(),
-            at: from_unix(day * DAY),
-            stage_id: None,
-            state: Default::default(),
-            actor: "Ada".into(),
             action: action.into(),
-            recommendation: None,
-            rationale: String::new(),
             expected_outcome: "Signed by Q1".into(),
-            expected_by: None,
             actual_outcome: actual.map(Into::into),
-            followed: None,
-            created_at: from_unix(day * DAY),
-            updated_at: from_unix(day * DAY),
+            ..DecisionTrace::blank(id.into(), "d0".into(), at, "Ada".into(), at)
         }
     }
 

@@ -160,6 +160,37 @@ pub struct DecisionTrace {
     pub updated_at: Timestamp,
 }
 
+impl DecisionTrace {
+    /// A trace of `deal` at `at` with nothing decided yet: the fields a reviewer types are
+    /// empty, no recommendation, no outcome. The caller fills in the rest.
+    pub fn blank(
+        id: String,
+        deal_id: DealId,
+        at: Timestamp,
+        actor: String,
+        now: Timestamp,
+    ) -> Self {
+        DecisionTrace {
+            id,
+            review_id: None,
+            deal_id,
+            at,
+            stage_id: None,
+            state: BTreeMap::new(),
+            actor,
+            action: String::new(),
+            recommendation: None,
+            rationale: String::new(),
+            expected_outcome: String::new(),
+            expected_by: None,
+            actual_outcome: None,
+            followed: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

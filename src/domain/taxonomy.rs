@@ -124,6 +124,12 @@ impl Taxonomy {
         self.reasons.iter().find(|r| r.code == code)
     }
 
+    /// What people read for a code: its label, or the code itself when the taxonomy does not
+    /// know it (a code from an older or another team's taxonomy).
+    pub fn label_of<'a>(&'a self, code: &'a str) -> &'a str {
+        self.get(code).map_or(code, |r| r.label.as_str())
+    }
+
     /// The reasons offered for an outcome, in order (retired ones left out).
     pub fn offered(&self, outcome: ReviewOutcome) -> impl Iterator<Item = &Reason> {
         self.reasons

@@ -455,22 +455,16 @@ impl Wizard {
         }
         for moment in unsaved {
             let trace = DecisionTrace {
-                id: wizard.mint_trace_id(now),
                 review_id: Some(wizard.review.id.clone()),
-                deal_id: detail.summary.id.clone(),
-                at: moment.at,
                 stage_id: moment.stage_id.clone().map(Into::into),
                 state: state_at(detail, moment.at, slip_min_days),
-                actor: actor.clone(),
-                action: String::new(),
-                recommendation: None,
-                rationale: String::new(),
-                expected_outcome: String::new(),
-                expected_by: None,
-                actual_outcome: None,
-                followed: None,
-                created_at: now,
-                updated_at: now,
+                ..DecisionTrace::blank(
+                    wizard.mint_trace_id(now),
+                    detail.summary.id.clone(),
+                    moment.at,
+                    actor.clone(),
+                    now,
+                )
             };
             wizard
                 .moments
@@ -1025,22 +1019,8 @@ impl Wizard {
             .clone()
             .unwrap_or_else(|| self.review.reviewer.clone());
         let trace = DecisionTrace {
-            id,
             review_id: Some(self.review.id.clone()),
-            deal_id: self.detail.summary.id.clone(),
-            at,
-            stage_id: None,
-            state: Default::default(),
-            actor,
-            action: String::new(),
-            recommendation: None,
-            rationale: String::new(),
-            expected_outcome: String::new(),
-            expected_by: None,
-            actual_outcome: None,
-            followed: None,
-            created_at: now,
-            updated_at: now,
+            ..DecisionTrace::blank(id, self.detail.summary.id.clone(), at, actor, now)
         };
         let moment = KeyMoment {
             at,
@@ -1265,11 +1245,7 @@ impl Wizard {
         if outcome == ReviewOutcome::Open && reasons.is_empty() {
             return None;
         }
-        let label = |code: &str| {
-            self.taxonomy
-                .get(code)
-                .map_or_else(|| code.to_owned(), |r| r.label.clone())
-        };
+        let label = |code: &str| self.taxonomy.label_of(code).to_owned();
         let checked = self.taxonomy.check(outcome, reasons, self.amends.is_some());
         if let Err(e) = checked {
             let (message, code) = match &e {
@@ -1434,11 +1410,7 @@ impl Wizard {
                 .outcome
                 .map_or("not chosen", ReviewOutcome::as_str)
         ));
-        let label = |code: &str| {
-            self.taxonomy
-                .get(code)
-                .map_or_else(|| code.to_owned(), |r| r.label.clone())
-        };
+        let label = |code: &str| self.taxonomy.label_of(code).to_owned();
         let mut reasons: Vec<&ReasonEntry> = self.review.reasons.iter().collect();
         reasons.sort_by_key(|r| !r.primary);
         for r in reasons {
@@ -1671,34 +1643,27 @@ mod tests {
         assert!(traces.is_empty());
     }
 
+    fn primaries(w: &Wizard) -> Vec<(&str, bool)> {
+        w.review()
+            .reasons
+            .iter()
+            .map(|r| (r.code.as_str(), r.primary))
+            .collect()
+    }
+
     #[test]
     fn reasons_toggle_mark_primary_and_keep_exactly_one_primary() {
         let (mut w, t) = started();
         pick(&mut w, &t, "price");
         pick(&mut w, &t, "timing");
-        let primary: Vec<_> = w
-            .review()
-            .reasons
-            .iter()
-            .map(|r| (r.code.as_str(), r.primary))
-            .collect();
+        let primary = primaries(&w);
         assert_eq!(primary, vec![("price", true), ("timing", false)]);
         assert_eq!(w.handle(MarkPrimary, &t, now()), WizardEffect::Autosave);
-        let primary: Vec<_> = w
-            .review()
-            .reasons
-            .iter()
-            .map(|r| (r.code.as_str(), r.primary))
-            .collect();
+        let primary = primaries(&w);
         assert_eq!(primary, vec![("price", false), ("timing", true)]);
         // Unselecting the primary hands the role to the first one left.
         assert_eq!(w.handle(Toggle, &t, now()), WizardEffect::Autosave);
-        let primary: Vec<_> = w
-            .review()
-            .reasons
-            .iter()
-            .map(|r| (r.code.as_str(), r.primary))
-            .collect();
+        let primary = primaries(&w);
         assert_eq!(primary, vec![("price", true)]);
     }
 

@@ -557,22 +557,17 @@ pub(crate) mod tests {
 
     fn trace(id: &str, day: i64) -> DecisionTrace {
         DecisionTrace {
-            id: id.into(),
             review_id: Some(sample().id),
-            deal_id: "d0".into(),
-            at: from_unix(day * DAY),
             stage_id: Some("demo".into()),
             state: [("single_threaded".to_string(), serde_json::json!(true))].into(),
-            actor: "Ada Byron".into(),
             action: format!("decision {id}"),
-            recommendation: None,
-            rationale: String::new(),
-            expected_outcome: String::new(),
-            expected_by: None,
-            actual_outcome: None,
-            followed: None,
-            created_at: from_unix(50 * DAY),
-            updated_at: from_unix(50 * DAY),
+            ..DecisionTrace::blank(
+                id.into(),
+                "d0".into(),
+                from_unix(day * DAY),
+                "Ada Byron".into(),
+                from_unix(50 * DAY),
+            )
         }
     }
 

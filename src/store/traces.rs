@@ -175,22 +175,14 @@ mod tests {
     fn every_trace_comes_out_by_deal_then_time() {
         let store = seeded(2);
         let trace = |id: &str, deal: &str, day: i64| DecisionTrace {
-            id: id.into(),
-            review_id: None,
-            deal_id: deal.into(),
-            at: from_unix(day * DAY),
-            stage_id: None,
-            state: Default::default(),
-            actor: "Ada".into(),
             action: "Called the CFO".into(),
-            recommendation: None,
-            rationale: String::new(),
-            expected_outcome: String::new(),
-            expected_by: None,
-            actual_outcome: None,
-            followed: None,
-            created_at: from_unix(60 * DAY),
-            updated_at: from_unix(60 * DAY),
+            ..DecisionTrace::blank(
+                id.into(),
+                deal.into(),
+                from_unix(day * DAY),
+                "Ada".into(),
+                from_unix(60 * DAY),
+            )
         };
         for t in [
             trace("t3", "d1", 1),

@@ -359,6 +359,11 @@ fn spawn_post_notes(db: PathBuf, config: Config, tx: mpsc::UnboundedSender<Actio
     std::thread::spawn(move || {
         let result = match crate::crm::writeback::post_now(&db, &config) {
             Ok(s) if s.busy => Ok("another dealtrace is posting review notes".to_owned()),
+            Ok(s) if s.failed > 0 => Err(format!(
+                "{} review note(s) could not be posted: {}",
+                s.failed,
+                s.errors.join("; ")
+            )),
             Ok(s) if s.pending > 0 => Ok(format!(
                 "review note queued ({} waiting; the next sync posts it)",
                 s.pending

@@ -211,11 +211,7 @@ fn review_lines(deal: &DealScreen, app: &App, width: usize) -> Vec<Line<'static>
             .reasons
             .iter()
             .map(|x| {
-                let label = app
-                    .taxonomy
-                    .get(&x.code)
-                    .map(|t| t.label.as_str())
-                    .unwrap_or(x.code.as_str());
+                let label = app.taxonomy.label_of(&x.code);
                 let star = if x.primary { "*" } else { "" };
                 match &x.detail {
                     Some(detail) if !detail.is_empty() => format!("{label}{star} ({detail})"),
