@@ -201,13 +201,15 @@ fn every_wizard_step_at_both_sizes() {
 }
 
 #[test]
-fn loading_and_failure_states() {
-    let (mut app, _) = App::new("cache.sqlite".into(), 80, 6, false);
-    insta::assert_snapshot!("loading", render(&app).backend());
-    app.update(Action::DealsLoaded(Err(
-        "cannot open the cache at /x: file is not a database".into(),
-    )));
-    insta::assert_snapshot!("failed", render(&app).backend());
+fn loading_and_failure_states_at_both_sizes() {
+    for (w, h) in SIZES {
+        let (mut app, _) = App::new("cache.sqlite".into(), w, h, false);
+        insta::assert_snapshot!(format!("loading_{w}x{h}"), text(&app));
+        app.update(Action::DealsLoaded(Err(
+            "cannot open the cache at /x: file is not a database".into(),
+        )));
+        insta::assert_snapshot!(format!("failed_{w}x{h}"), text(&app));
+    }
 }
 
 #[test]

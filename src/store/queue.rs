@@ -75,6 +75,38 @@ fn remember(current: &mut Option<String>, deal: &str) {
 /// order, exactly as `DealHistory::slips`; `stage_since` is the newest stage entry; the review
 /// status is `Draft` when any of the deal's reviews is a draft.
 pub fn facts(conn: &Connection, slip_min_days: i64) -> Result<Vec<DealFacts>> {
+    let mut facts = facts_but_stages(conn, slip_min_days)?;
+    let scan = stage_scan(conn, 0.5)?;
+    with_stage_since(&mut facts, &scan.since);
+    Ok(facts)
+}
+
+/// What one pass over the stage history gives: the stage norms, and each deal's newest stage
+/// entry (deal id order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StageScan {
+    /// The norms at the quantile asked for.
+    pub norms: StageNorms,
+    /// Per deal not archived, the newest stage entry, by deal id.
+    pub since: Vec<(String, Timestamp)>,
+}
+
+/// Fills in each deal's `stage_since` from a [`StageScan`] (both sorted by deal id).
+pub fn with_stage_since(facts: &mut [DealFacts], since: &[(String, Timestamp)]) {
+    let mut cursor = 0;
+    for (deal, at) in since {
+        while cursor < facts.len() && facts[cursor].deal.as_str() < deal.as_str() {
+            cursor += 1;
+        }
+        if let Some(f) = facts.get_mut(cursor).filter(|f| f.deal.as_str() == deal) {
+            f.stage_since = Some(*at);
+        }
+    }
+}
+
+/// The queue facts without `stage_since`, which [`stage_scan`] reads with the norms: the two
+/// can run side by side on two connections, and together take about as long as the longer.
+pub fn facts_but_stages(conn: &Connection, slip_min_days: i64) -> Result<Vec<DealFacts>> {
     let mut facts: Vec<DealFacts> = conn
         .prepare_cached(
             "SELECT id, stage_id, is_closed, is_won, close_date FROM deals
@@ -121,16 +153,6 @@ pub fn facts(conn: &Connection, slip_min_days: i64) -> Result<Vec<DealFacts>> {
             Ok(())
         },
     )?;
-    merge(
-        conn,
-        "SELECT deal_id, entered_at FROM stage_history ORDER BY deal_id, seq",
-        &mut facts,
-        |f, row, _| {
-            let at = from_unix(row.get(1)?);
-            f.stage_since = Some(f.stage_since.map_or(at, |s| s.max(at)));
-            Ok(())
-        },
-    )?;
 
     let min_days = slip_min_days.max(0);
     let mut prev: Option<Timestamp> = None;
@@ -168,6 +190,12 @@ pub fn facts(conn: &Connection, slip_min_days: i64) -> Result<Vec<DealFacts>> {
 /// Archived deals are left out: they were deleted in the CRM, often as duplicates or tests, and
 /// would skew what "normal" means.
 pub fn stage_stays(conn: &Connection, quantile: f64) -> Result<StageNorms> {
+    Ok(stage_scan(conn, quantile)?.norms)
+}
+
+/// The stage norms (as [`stage_stays`]) and every deal's newest stage entry, in one pass over the
+/// stage history.
+pub fn stage_scan(conn: &Connection, quantile: f64) -> Result<StageScan> {
     let archived: HashSet<String> = conn
         .prepare_cached("SELECT id FROM deals WHERE archived_at IS NOT NULL")?
         .query_map([], |r| r.get(0))?
@@ -184,9 +212,11 @@ pub fn stage_stays(conn: &Connection, quantile: f64) -> Result<StageNorms> {
     let mut skip = false;
     // The previous entry of the current deal: (entered at, index of its stage).
     let mut prev: Option<(Timestamp, usize)> = None;
+    let mut since: Vec<(String, Timestamp)> = Vec::new();
     while let Some(row) = rows.next()? {
         let deal = text(row.get_ref(0)?, "stage history deal id")?;
-        if current.as_deref() != Some(deal) {
+        let first = current.as_deref() != Some(deal);
+        if first {
             remember(&mut current, deal);
             skip = archived.contains(deal);
             prev = None;
@@ -195,6 +225,11 @@ pub fn stage_stays(conn: &Connection, quantile: f64) -> Result<StageNorms> {
             continue;
         }
         let at = from_unix(row.get(1)?);
+        match since.last_mut() {
+            // The newest entry, whatever the CRM order of the rows.
+            Some(latest) if !first => latest.1 = latest.1.max(at),
+            _ => since.push((deal.to_owned(), at)),
+        }
         let stage = text(row.get_ref(2)?, "stage history stage id")?;
         let i = match index.get(stage) {
             Some(&i) => i,
@@ -211,7 +246,7 @@ pub fn stage_stays(conn: &Connection, quantile: f64) -> Result<StageNorms> {
     }
 
     let q = quantile.clamp(0.0, 1.0);
-    Ok(StageNorms::from_days(
+    let norms = StageNorms::from_days(
         stays
             .into_iter()
             .filter(|(_, v)| v.len() >= StageNorms::MIN_STAYS)
@@ -222,7 +257,8 @@ pub fn stage_stays(conn: &Connection, quantile: f64) -> Result<StageNorms> {
                 let rank = ((q * v.len() as f64).ceil() as usize).clamp(1, v.len());
                 (StageId(stage), v[rank - 1])
             }),
-    ))
+    );
+    Ok(StageScan { norms, since })
 }
 
 #[cfg(test)]

@@ -35,20 +35,23 @@ pub fn queue(db: &Path, config: &Config, generation: u64) -> Result<QueueLoad> {
     let review = &config.review;
     let demo_as_of = store::meta::get_instant(conn, store::meta::keys::DEMO_AS_OF)?;
     let as_of = demo_as_of.unwrap_or_else(Timestamp::now);
-    // The two scans touch different tables: on two connections they take as long as the longer.
+    // The stage history (norms and each deal's stage entry) on a second connection while this
+    // one reads the rest: together they take about as long as the longer of the two.
     let (facts, norms) = std::thread::scope(|scope| {
-        let norms = scope.spawn(|| -> Result<_> {
+        let stages = scope.spawn(|| -> Result<_> {
             let other = Store::open(db)?;
-            Ok(store::queue::stage_stays(
+            Ok(store::queue::stage_scan(
                 other.conn(),
                 review.stall_quantile,
             )?)
         });
-        let facts = store::queue::facts(conn, review.slip_min_days);
-        let norms = norms
+        let facts = store::queue::facts_but_stages(conn, review.slip_min_days);
+        let stages = stages
             .join()
-            .map_err(|_| eyre!("reading the stage norms failed unexpectedly; try again"))?;
-        Ok::<_, color_eyre::Report>((facts?, norms?))
+            .map_err(|_| eyre!("reading the stage history failed unexpectedly; try again"))?;
+        let (mut facts, stages) = (facts?, stages?);
+        store::queue::with_stage_since(&mut facts, &stages.since);
+        Ok::<_, color_eyre::Report>((facts, stages.norms))
     })?;
     let marks: HashMap<DealId, QueueMark> = facts
         .into_iter()
