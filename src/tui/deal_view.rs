@@ -315,3 +315,97 @@ fn close_change(
         (_, None) => (TimelineKind::CloseDate, "close date cleared".to_owned()),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::review::fixtures::{day, lost_deal};
+
+    #[test]
+    fn the_timeline_merges_field_changes_and_activities_in_time_order() {
+        let detail = lost_deal();
+        let entries = timeline(&detail, 7);
+        assert!(
+            entries.windows(2).all(|w| w[0].at <= w[1].at),
+            "oldest first"
+        );
+        let stages = entries
+            .iter()
+            .filter(|e| e.kind == TimelineKind::Stage)
+            .count();
+        assert_eq!(stages, detail.history.stages.len());
+        let activities = entries
+            .iter()
+            .filter(|e| matches!(e.kind, TimelineKind::Activity(_)))
+            .count();
+        assert_eq!(activities, detail.activities.len());
+        // The close date moved from day 60 to day 81: a slip of 21 days.
+        let slip = entries
+            .iter()
+            .find(|e| e.kind == TimelineKind::Slip)
+            .expect("the slip is on the timeline");
+        assert_eq!(slip.at, day(45));
+        assert!(slip.text.contains("+21 d"), "{}", slip.text);
+        // 60,000 → 42,000 is a 30% cut.
+        assert!(
+            entries
+                .iter()
+                .any(|e| e.kind == TimelineKind::Amount && e.text.contains("-30%"))
+        );
+    }
+
+    #[test]
+    fn a_small_move_is_not_a_slip_and_clearing_the_date_says_so() {
+        assert_eq!(
+            close_change(Some(day(10)), Some(day(13)), 7).0,
+            TimelineKind::CloseDate
+        );
+        assert_eq!(
+            close_change(Some(day(10)), Some(day(20)), 7).0,
+            TimelineKind::Slip
+        );
+        assert_eq!(
+            close_change(Some(day(20)), Some(day(10)), 7).0,
+            TimelineKind::CloseDate,
+            "earlier is not a slip"
+        );
+        assert_eq!(close_change(Some(day(1)), None, 7).1, "close date cleared");
+    }
+
+    #[test]
+    fn the_header_facts_and_threading_as_of_now() {
+        let detail = lost_deal();
+        let moves = detail.history.close_dates.len() - 1;
+        let screen = DealScreen::new(detail, day(80), 7);
+        assert_eq!((screen.close_moves, screen.slips), (moves, 1));
+        assert!(
+            !screen.single_threaded(),
+            "a closed deal is not called single-threaded"
+        );
+        let mut open = lost_deal();
+        open.summary.is_closed = false;
+        // Long after the last activity nobody is engaged: single-threaded (no one) now.
+        let later = DealScreen::new(open, day(400), 7);
+        assert_eq!(later.engaged_30d, 0);
+        assert!(later.single_threaded());
+    }
+
+    #[test]
+    fn panes_cycle_and_scrolling_stops_at_the_ends() {
+        let mut screen = DealScreen::new(lost_deal(), day(80), 7);
+        assert_eq!(screen.pane.step(1), DealPane::People);
+        assert_eq!(screen.pane.step(-1), DealPane::Reviews);
+        screen.scroll_by(-5);
+        assert_eq!(screen.scroll_of(DealPane::Timeline), 0);
+        screen.scroll_to_end(true);
+        assert_eq!(
+            screen.scroll_of(DealPane::Timeline),
+            screen.pane_len(DealPane::Timeline) - 1
+        );
+        screen.scroll_by(100);
+        assert_eq!(
+            screen.scroll_of(DealPane::Timeline),
+            screen.pane_len(DealPane::Timeline) - 1
+        );
+    }
+}
