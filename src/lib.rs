@@ -3,6 +3,8 @@
 //! Layers, each importing only those below it: [`domain`] (plain types) → [`store`] (the SQLite
 //! cache) → [`demo`] (a seeded team history) → the front ends: [`cmd`] (the command line) and
 //! [`tui`] (the terminal UI).
+//! [`signals`] (skills: personas from job titles, later as-of-time signals) is pure and sits
+//! beside [`domain`], below everything that uses it.
 
 #![warn(missing_docs)]
 
@@ -15,6 +17,7 @@ pub mod domain;
 pub mod format;
 pub mod logging;
 pub mod review;
+pub mod signals;
 pub mod store;
 pub mod text;
 pub mod tui;

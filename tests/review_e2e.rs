@@ -55,15 +55,20 @@ fn a_review_with_two_traces_reaches_the_export() {
     s.keys(ENTER);
     s.see("Decision trace");
     // First moment: include it, then write what the rep did.
+    // Moment list → state → action.
     s.keys(" ");
+    s.keys(TAB);
     s.keys(TAB);
     s.keys("Booked the CTO demo");
     s.keys(TAB);
     s.keys("CTO owns the budget");
     // Back to the list, second moment.
+    // Rationale → action → state → the moment list.
+    s.keys(SHIFT_TAB);
     s.keys(SHIFT_TAB);
     s.keys(SHIFT_TAB);
     s.keys("j ");
+    s.keys(TAB);
     s.keys(TAB);
     s.keys("Sent the ROI case to finance");
     s.keys(ENTER);

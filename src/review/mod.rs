@@ -26,4 +26,5 @@ pub use outcomes::propose_actual;
 pub use snapshot::state_at;
 pub use wizard::{
     Field, MomentDraft, ReasonOption, Step, Wizard, WizardEffect, WizardInput, parse_date,
+    state_rows, state_value_text,
 };

@@ -7,11 +7,20 @@
 //! Every input that changes content returns [`WizardEffect::Autosave`]; the caller persists
 //! [`Wizard::draft`] straight away, so nothing typed is lost. Two exceptions, both deliberate:
 //! a moment the reviewer leaves out (not included) is not saved as a trace, so anything typed
-//! on it lasts only while the wizard is open; and an expected-by date typed halfway is saved as
-//! "no date" until it parses.
+//! on it lasts only while the wizard is open; an expected-by date typed halfway is saved as
+//! "no date" until it parses; and a state snapshot with a pair typed halfway (not yet
+//! `key=value`) is saved as it last parsed.
 //!
 //! Text fields are edited at their end (append and delete-last); there is no caret. Dates are
 //! typed as `YYYY-MM-DD` and stored as midnight UTC of that day.
+//!
+//! A trace's state snapshot ([`Field::State`]) is filled from [`state_at`] and edited one
+//! `key=value` pair at a time: `Up`/`Down` pick a pair and typing edits it at its end, which is
+//! where its value is. A single line of every pair would be unusable here, since with no caret
+//! changing a value in its middle means deleting everything after it. Values are read as JSON
+//! literals where they are one (numbers, `true`/`false`, `null`, a `"quoted"` string), else as
+//! bare text; a pair emptied is removed and the empty row after the last pair adds one. The
+//! pairs are rebuilt from the saved snapshot on resume, sorted by key (see [`state_rows`]).
 //!
 //! Ids: the caller mints the review's id; trace ids are minted here as UUID v7 whose time is
 //! `now` and whose other bits are a hash of the review id and a counter, so tests are
@@ -32,7 +41,8 @@ use crate::domain::{
 use crate::store::detail::DealDetail;
 use crate::text::sanitize_line;
 use jiff::Timestamp;
-use std::collections::BTreeSet;
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// The label of a moment the reviewer added by hand.
 const ADDED_LABEL: &str = "Moment added by the reviewer";
@@ -99,6 +109,9 @@ pub enum Field {
     MomentList,
     /// Moments step: the date of a hand-added moment (`YYYY-MM-DD`); proposed ones have none.
     MomentDate,
+    /// Moments step: the deal's state then, one `key=value` pair at a time (`Up`/`Down` pick
+    /// the pair instead of the moment; typing edits the pair; see the module doc).
+    State,
     /// Moments step: what was done.
     Action,
     /// Moments step: why.
@@ -128,6 +141,7 @@ impl Field {
             Field::Notes => "Notes",
             Field::MomentList => "Moments",
             Field::MomentDate => "Date",
+            Field::State => "State",
             Field::Action => "Action",
             Field::Rationale => "Rationale",
             Field::ExpectedOutcome => "Expected outcome",
@@ -204,13 +218,18 @@ pub struct MomentDraft {
     /// Whether it is recorded as a trace (only included moments are saved).
     pub included: bool,
     /// The trace: `at`, `stage_id` and `state` are filled from the facts when the moment is
-    /// proposed and never rewritten afterwards (a hand-added moment's follow its date while
-    /// the reviewer edits it); the rest is what the reviewer types.
+    /// proposed and never rewritten from them afterwards (a hand-added moment's follow its
+    /// date while the reviewer edits it, its state only while the reviewer has not edited
+    /// it); `state` changes only by the reviewer's edits of [`MomentDraft::state_rows`]; the
+    /// rest is what the reviewer types.
     pub trace: DecisionTrace,
     /// The date of a hand-added moment as typed (`YYYY-MM-DD`); proposed moments show theirs.
     pub date_text: String,
     /// The expected-by date as typed.
     pub expected_by_text: String,
+    /// The state snapshot as typed, one `key=value` pair per row, the last row empty (where a
+    /// new pair is typed). `trace.state` follows it whenever every row parses.
+    pub state_rows: Vec<String>,
     /// An actual outcome proposed from the facts, shown until the reviewer accepts or edits it
     /// (and never saved by itself).
     pub proposed_actual: Option<String>,
@@ -259,6 +278,8 @@ pub struct Wizard {
     focus: Option<Field>,
     reason_cursor: usize,
     moment_cursor: usize,
+    /// The highlighted row of the highlighted moment's state.
+    state_cursor: usize,
     lesson_cursor: usize,
     message: Option<String>,
     amends: Option<i64>,
@@ -421,6 +442,7 @@ impl Wizard {
             focus: None,
             reason_cursor: 0,
             moment_cursor: 0,
+            state_cursor: 0,
             lesson_cursor: 0,
             message: None,
             amends,
@@ -547,6 +569,7 @@ impl Wizard {
                         fields.push(Field::MomentDate);
                     }
                     fields.extend([
+                        Field::State,
                         Field::Action,
                         Field::Rationale,
                         Field::ExpectedOutcome,
@@ -580,6 +603,12 @@ impl Wizard {
     /// The highlighted moment.
     pub fn moment_cursor(&self) -> usize {
         self.moment_cursor
+    }
+
+    /// The highlighted row of the highlighted moment's state (an index into its
+    /// [`MomentDraft::state_rows`]).
+    pub fn state_cursor(&self) -> usize {
+        self.state_cursor
     }
 
     /// The highlighted lesson candidate.
@@ -642,7 +671,8 @@ impl Wizard {
     }
 
     /// The text of a text field for the highlighted item (for the actual outcome: the accepted
-    /// text, else the proposal); `None` for lists or when there is no highlighted item.
+    /// text, else the proposal; for the state: the highlighted pair as typed); `None` for lists
+    /// or when there is no highlighted item.
     pub fn field_text(&self, field: Field) -> Option<String> {
         let moment = self.moments.get(self.moment_cursor);
         let lesson = self.review.lesson_candidates.get(self.lesson_cursor);
@@ -660,6 +690,12 @@ impl Wizard {
             }
             Field::Notes => Some(self.review.notes.clone()),
             Field::MomentDate => moment.map(|m| m.date_text.clone()),
+            Field::State => moment.map(|m| {
+                m.state_rows
+                    .get(self.state_cursor)
+                    .cloned()
+                    .unwrap_or_default()
+            }),
             Field::Action => moment.map(|m| m.trace.action.clone()),
             Field::Rationale => moment.map(|m| m.trace.rationale.clone()),
             Field::ExpectedOutcome => moment.map(|m| m.trace.expected_outcome.clone()),
@@ -685,12 +721,14 @@ impl Wizard {
     /// - Outcome: outcome selector, reasons, reason detail, notes (reasons and detail only for
     ///   won or lost; a closed deal starts on the reasons list);
     /// - Moments: moment list, then the highlighted moment's date (hand-added ones only),
-    ///   action, rationale, expected outcome, expected by, actual outcome;
+    ///   state, action, rationale, expected outcome, expected by, actual outcome;
     /// - Lessons: candidate list, candidate text, pattern key;
     /// - Summary: nothing.
     ///
     /// Typing goes to the focused text field only; `Char` in a list is ignored. Typing into a
-    /// left-out moment includes it, and typing a reason's detail selects the reason.
+    /// left-out moment includes it, and typing a reason's detail selects the reason. `Up`/`Down`
+    /// in a moment's text field move to another moment, except in the state, where they pick
+    /// the pair.
     pub fn handle(
         &mut self,
         input: WizardInput,
@@ -763,6 +801,11 @@ impl Wizard {
     /// the cursors inside their lists.
     fn settle_focus(&mut self) {
         self.moment_cursor = self.moment_cursor.min(self.moments.len().saturating_sub(1));
+        let rows = self
+            .moments
+            .get(self.moment_cursor)
+            .map_or(0, |m| m.state_rows.len());
+        self.state_cursor = self.state_cursor.min(rows.saturating_sub(1));
         self.lesson_cursor = self
             .lesson_cursor
             .min(self.review.lesson_candidates.len().saturating_sub(1));
@@ -783,6 +826,12 @@ impl Wizard {
             }
             Field::Outcome | Field::Notes => {}
             _ => self.moment_cursor = problem.index.unwrap_or(self.moment_cursor),
+        }
+        if problem.field == Field::State
+            && let Some(m) = self.moments.get(self.moment_cursor)
+            && let Err(bad) = parse_state(&m.state_rows, &m.trace.state, &BTreeMap::new())
+        {
+            self.state_cursor = bad.row;
         }
         self.focus = Some(problem.field);
         self.settle_focus();
@@ -817,6 +866,7 @@ impl Wizard {
             Field::Notes => edit_text(&mut self.review.notes, input, true),
             Field::MomentList => self.edit_moment_list(input),
             Field::MomentDate
+            | Field::State
             | Field::Action
             | Field::Rationale
             | Field::ExpectedOutcome
@@ -968,13 +1018,17 @@ impl Wizard {
 
     fn edit_moment_list(&mut self, input: WizardInput) -> WizardEffect {
         match input {
-            WizardInput::Up => {
-                self.moment_cursor = self.moment_cursor.saturating_sub(1);
-                WizardEffect::None
-            }
-            WizardInput::Down => {
-                self.moment_cursor =
-                    (self.moment_cursor + 1).min(self.moments.len().saturating_sub(1));
+            WizardInput::Up | WizardInput::Down => {
+                let to = if input == WizardInput::Up {
+                    self.moment_cursor.saturating_sub(1)
+                } else {
+                    (self.moment_cursor + 1).min(self.moments.len().saturating_sub(1))
+                };
+                // Another moment's state starts at its first pair.
+                if to != self.moment_cursor {
+                    self.state_cursor = 0;
+                }
+                self.moment_cursor = to;
                 WizardEffect::None
             }
             WizardInput::Toggle => match self.moments.get_mut(self.moment_cursor) {
@@ -1018,8 +1072,10 @@ impl Wizard {
             .owner
             .clone()
             .unwrap_or_else(|| self.review.reviewer.clone());
+        // The snapshot at `at` marks the state as untouched, so `place_added` retakes it.
         let trace = DecisionTrace {
             review_id: Some(self.review.id.clone()),
+            state: state_at(&self.detail, at, self.slip_min_days),
             ..DecisionTrace::blank(id, self.detail.summary.id.clone(), at, actor, now)
         };
         let moment = KeyMoment {
@@ -1029,12 +1085,14 @@ impl Wizard {
             stage_id: None,
         };
         let id = trace.id.clone();
+        let rows = state_rows(&trace.state);
         self.moments.push(MomentDraft {
             moment,
             included: true,
             trace,
             date_text,
             expected_by_text: String::new(),
+            state_rows: rows,
             proposed_actual: None,
         });
         let last = self.moments.len() - 1;
@@ -1044,13 +1102,15 @@ impl Wizard {
             .iter()
             .position(|m| m.trace.id == id)
             .unwrap_or(last);
+        self.state_cursor = 0;
         self.focus = Some(Field::MomentDate);
         WizardEffect::Autosave
     }
 
     /// Moves a hand-added moment to `at` (nudged by seconds off any other moment's instant, so
-    /// that resuming can always tell it from a proposed one), snapshots the deal there, and
-    /// keeps the list in time order.
+    /// that resuming can always tell it from a proposed one), snapshots the deal there unless
+    /// the reviewer edited the snapshot (their edits are never thrown away), and keeps the list
+    /// in time order.
     fn place_added(&mut self, index: usize, at: Timestamp) {
         let mut at = at;
         while self
@@ -1067,16 +1127,26 @@ impl Wizard {
             .stage_at(at)
             .map(|s| s.as_str().to_owned());
         let state = state_at(&self.detail, at, self.slip_min_days);
+        let m = &self.moments[index];
+        let untouched = m.trace.state == state_at(&self.detail, m.moment.at, self.slip_min_days)
+            && m.state_rows == state_rows(&m.trace.state);
         let m = &mut self.moments[index];
         m.moment.at = at;
         m.moment.stage_id = stage_id.clone();
         m.trace.at = at;
         m.trace.stage_id = stage_id.map(Into::into);
-        m.trace.state = state;
+        if untouched {
+            m.state_rows = state_rows(&state);
+            m.trace.state = state;
+        }
         self.moments.sort_by_key(|m| m.moment.at);
     }
 
     fn edit_moment(&mut self, field: Field, input: WizardInput, now: Timestamp) -> WizardEffect {
+        if field == Field::State && matches!(input, WizardInput::Up | WizardInput::Down) {
+            self.move_state_cursor(input);
+            return WizardEffect::None;
+        }
         if matches!(input, WizardInput::Up | WizardInput::Down) {
             return self.edit_moment_list(input);
         }
@@ -1089,6 +1159,24 @@ impl Wizard {
             Field::Action => edit_text(&mut m.trace.action, input, false),
             Field::Rationale => edit_text(&mut m.trace.rationale, input, false),
             Field::ExpectedOutcome => edit_text(&mut m.trace.expected_outcome, input, false),
+            Field::State => {
+                let Some(row) = m.state_rows.get_mut(self.state_cursor) else {
+                    return WizardEffect::None;
+                };
+                let effect = edit_text(row, input, false);
+                if effect == WizardEffect::Autosave {
+                    // Typing on the empty last row starts a pair: offer the next empty one.
+                    if m.state_rows.last().is_none_or(|r| !r.trim().is_empty()) {
+                        m.state_rows.push(String::new());
+                    }
+                    // Half-typed rows keep the last state that parsed; validation names them.
+                    let facts = state_at(detail, m.moment.at, slip_min_days);
+                    if let Ok(state) = parse_state(&m.state_rows, &m.trace.state, &facts) {
+                        m.trace.state = state;
+                    }
+                }
+                effect
+            }
             Field::ExpectedBy => {
                 let effect = edit_text(&mut m.expected_by_text, input, false);
                 if effect == WizardEffect::Autosave {
@@ -1148,6 +1236,29 @@ impl Wizard {
         effect
     }
 
+    /// Moves to the previous or next pair of the highlighted moment's state, dropping the row
+    /// left behind if the reviewer emptied it (its pair is already gone from the state).
+    fn move_state_cursor(&mut self, input: WizardInput) {
+        let Some(m) = self.moments.get_mut(self.moment_cursor) else {
+            return;
+        };
+        let rows = &mut m.state_rows;
+        let last = rows.len().saturating_sub(1);
+        let from = self.state_cursor.min(last);
+        let mut to = if input == WizardInput::Up {
+            from.saturating_sub(1)
+        } else {
+            (from + 1).min(last)
+        };
+        if to != from && from < last && rows[from].trim().is_empty() {
+            rows.remove(from);
+            if to > from {
+                to -= 1;
+            }
+        }
+        self.state_cursor = to;
+    }
+
     fn edit_lessons(&mut self, field: Field, input: WizardInput) -> WizardEffect {
         let count = self.review.lesson_candidates.len();
         match input {
@@ -1201,8 +1312,9 @@ impl Wizard {
     ///   amended review already used); every selected reason whose taxonomy entry asks a detail
     ///   question has an answer, since "lost to a competitor" without the competitor teaches
     ///   nothing. An open deal needs no reason.
-    /// - Moments: each included moment has an action, a valid date (hand-added ones), and an
-    ///   expected-by date that parses and is not before the moment, when one is given.
+    /// - Moments: each included moment has a valid date (hand-added ones), a state whose every
+    ///   row is a `key=value` pair with no key twice, an action, and an expected-by date that
+    ///   parses and is not before the moment, when one is given.
     /// - Lessons: no candidate is empty.
     fn problem(&self, step: Step) -> Option<Problem> {
         match step {
@@ -1325,6 +1437,17 @@ impl Wizard {
                     Field::MomentDate,
                     i,
                 );
+            }
+            if let Err(bad) = parse_state(&m.state_rows, &m.trace.state, &BTreeMap::new()) {
+                let message = match bad.problem {
+                    StateProblem::NotAPair(pair) => {
+                        format!("Write the state pair “{pair}” of {name} as key=value.")
+                    }
+                    StateProblem::Repeated(key) => {
+                        format!("The state of {name} lists “{key}” twice; remove one.")
+                    }
+                };
+                return problem(message, Field::State, i);
             }
             if m.trace.action.trim().is_empty() {
                 return problem(format!("Say what was done at {name}."), Field::Action, i);
@@ -1494,11 +1617,105 @@ fn draft_for(
     MomentDraft {
         date_text: ymd(moment.at),
         expected_by_text: trace.expected_by.map(ymd).unwrap_or_default(),
+        state_rows: state_rows(&trace.state),
         proposed_actual: propose_actual(&trace, detail, slip_min_days, now),
         moment,
         included,
         trace,
     }
+}
+
+/// A state snapshot as rows to edit: one `key=value` per key, sorted by key, then an empty row
+/// for a new pair. Reading the rows back with the same snapshot gives it back exactly.
+pub fn state_rows(state: &BTreeMap<String, Value>) -> Vec<String> {
+    state
+        .iter()
+        .map(|(k, v)| format!("{k}={}", state_value_text(v)))
+        .chain(std::iter::once(String::new()))
+        .collect()
+}
+
+/// A state value as the reviewer reads and types it: JSON literals for numbers, booleans and
+/// null (whole numbers without ".0"), bare text for a string unless bare text would read back
+/// as something else (`"42"`, `"true"`, leading spaces…), which is quoted as JSON.
+pub fn state_value_text(v: &Value) -> String {
+    match v {
+        Value::Number(n) => match n.as_f64() {
+            // Amounts are stored as floats; "42000.0" is noise to a reader.
+            Some(f) if n.is_f64() && f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
+            _ => n.to_string(),
+        },
+        Value::String(s)
+            if s.trim() == s && !s.chars().any(char::is_control) && parse_state_value(s) == *v =>
+        {
+            s.clone()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// Reads a typed value (already trimmed): a JSON literal where it is one, else the text.
+fn parse_state_value(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+/// Why a state's rows do not read as a snapshot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum StateProblem {
+    /// A row that is not `key=value` (no `=`, or nothing before it), as typed.
+    NotAPair(String),
+    /// A key on two rows.
+    Repeated(String),
+}
+
+/// The first bad row of a state and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct BadRow {
+    row: usize,
+    problem: StateProblem,
+}
+
+/// Reads state rows back into a snapshot (blank rows are skipped). A value whose text is
+/// unchanged from `old`'s keeps `old`'s value exactly, so an untouched pair never changes type
+/// or precision (an amount `42000.0` shown as `42000` stays a float); and a number typed for a
+/// key that is a float in `old` or in the snapshot of the facts `facts` is a float, so a
+/// retyped amount keeps its type even though its text went through empty on the way.
+fn parse_state(
+    rows: &[String],
+    old: &BTreeMap<String, Value>,
+    facts: &BTreeMap<String, Value>,
+) -> Result<BTreeMap<String, Value>, BadRow> {
+    let mut state = BTreeMap::new();
+    for (row, text) in rows.iter().enumerate() {
+        let text = text.trim();
+        if text.is_empty() {
+            continue;
+        }
+        let bad = |problem| Err(BadRow { row, problem });
+        let Some((key, value)) = text.split_once('=') else {
+            return bad(StateProblem::NotAPair(text.to_owned()));
+        };
+        let (key, value) = (key.trim(), value.trim());
+        if key.is_empty() {
+            return bad(StateProblem::NotAPair(text.to_owned()));
+        }
+        if state.contains_key(key) {
+            return bad(StateProblem::Repeated(key.to_owned()));
+        }
+        let is_float = |v: Option<&Value>| v.is_some_and(Value::is_f64);
+        let value = match (old.get(key), parse_state_value(value)) {
+            (Some(was), _) if state_value_text(was) == value => was.clone(),
+            (_, Value::Number(typed)) if is_float(old.get(key)) || is_float(facts.get(key)) => {
+                typed
+                    .as_f64()
+                    .and_then(serde_json::Number::from_f64)
+                    .map_or(Value::Number(typed), Value::Number)
+            }
+            (_, typed) => typed,
+        };
+        state.insert(key.to_owned(), value);
+    }
+    Ok(state)
 }
 
 /// How validation messages name a moment: "“Entered Proposal” on 2026-01-31".
@@ -1795,7 +2012,11 @@ mod tests {
         pick(&mut w, &t, "price");
         focus_on(&mut w, &t, Field::Notes);
         type_text(&mut w, &t, "CFO never engaged");
-        press(&mut w, &t, &[NextStep, Down, Down, Toggle, FocusNext]);
+        press(
+            &mut w,
+            &t,
+            &[NextStep, Down, Down, Toggle, FocusNext, FocusNext],
+        );
         type_text(&mut w, &t, "Sent proposal");
         press(&mut w, &t, &[NextStep, Add]);
         type_text(&mut w, &t, "Reach the CFO before Proposal");
@@ -1840,6 +2061,7 @@ mod tests {
             (Char('\u{1b}'), WizardEffect::None),
             (NextStep, WizardEffect::None),
             (Toggle, WizardEffect::Autosave),
+            (FocusNext, WizardEffect::None), // the state
             (FocusNext, WizardEffect::None),
             (Char('a'), WizardEffect::Autosave),
             (FocusNext, WizardEffect::None),
@@ -1897,7 +2119,7 @@ mod tests {
                 primary: true
             }]
         );
-        press(&mut w, &t, &[NextStep, FocusNext]);
+        press(&mut w, &t, &[NextStep, FocusNext, FocusNext]);
         assert_eq!(w.focus(), Some(Field::Action));
         type_text(&mut w, &t, "x");
         assert!(w.moments()[0].included);
@@ -1910,7 +2132,7 @@ mod tests {
     fn a_proposed_actual_outcome_appears_after_expected_by_and_is_accepted_or_edited() {
         let (mut w, t) = started();
         pick(&mut w, &t, "price");
-        press(&mut w, &t, &[NextStep, Down, Down, FocusNext]);
+        press(&mut w, &t, &[NextStep, Down, Down, FocusNext, FocusNext]);
         type_text(&mut w, &t, "Sent the proposal");
         focus_on(&mut w, &t, Field::ExpectedBy);
         type_text(&mut w, &t, "2026-12-31");
@@ -2014,7 +2236,7 @@ mod tests {
         pick(&mut w, &t, "price");
         focus_on(&mut w, &t, Field::Notes);
         type_text(&mut w, &t, "Single-threaded\nthrough Sam");
-        press(&mut w, &t, &[NextStep, Down, Toggle, FocusNext]);
+        press(&mut w, &t, &[NextStep, Down, Toggle, FocusNext, FocusNext]);
         type_text(&mut w, &t, "Asked Sam to bring the CFO");
         press(&mut w, &t, &[FocusNext]);
         type_text(&mut w, &t, "Budget sits with her");
@@ -2025,7 +2247,7 @@ mod tests {
         press(&mut w, &t, &[FocusNext, Right, Add]);
         press(&mut w, &t, &[Backspace]);
         type_text(&mut w, &t, "5"); // 2026-01-25
-        press(&mut w, &t, &[FocusNext]);
+        press(&mut w, &t, &[FocusNext, FocusNext]);
         type_text(&mut w, &t, "Skipped the security review");
         press(&mut w, &t, &[NextStep, Add]);
         type_text(&mut w, &t, "Meet the economic buyer before Proposal");
@@ -2182,6 +2404,369 @@ mod tests {
             "abcd-ef-gh",
         ] {
             assert_eq!(parse_date(bad), None, "{bad}");
+        }
+    }
+
+    // ----- the state snapshot -----
+
+    /// Puts the state cursor on the pair whose key is `key` (or the empty last row for "").
+    fn to_pair(w: &mut Wizard, t: &Taxonomy, key: &str) {
+        focus_on(w, t, Field::State);
+        press(w, t, &[Up; 30]);
+        for _ in 0..30 {
+            let text = w.field_text(Field::State).unwrap_or_default();
+            let here = match key {
+                "" => {
+                    text.is_empty()
+                        && w.state_cursor() + 1 == w.moments()[w.moment_cursor()].state_rows.len()
+                }
+                _ => text.split_once('=').is_some_and(|(k, _)| k == key),
+            };
+            if here {
+                return;
+            }
+            press(w, t, &[Down]);
+        }
+        panic!(
+            "no pair {key:?} in {:?}",
+            w.moments()[w.moment_cursor()].state_rows
+        );
+    }
+
+    /// Replaces the value of the highlighted pair by `value`, as a reviewer would.
+    fn retype_value(w: &mut Wizard, t: &Taxonomy, value: &str) {
+        let text = w.field_text(Field::State).unwrap_or_default();
+        let old = text.split_once('=').map_or("", |(_, v)| v);
+        press(w, t, &vec![Backspace; old.chars().count()]);
+        type_text(w, t, value);
+    }
+
+    /// On the Moments step, the first moment highlighted ("Entered Demo" on day 10).
+    fn on_moments() -> (Wizard, Taxonomy) {
+        let (mut w, t) = started();
+        pick(&mut w, &t, "price");
+        press(&mut w, &t, &[NextStep]);
+        (w, t)
+    }
+
+    #[test]
+    fn the_state_sits_between_the_list_and_the_action_one_pair_per_row() {
+        let (mut w, t) = on_moments();
+        assert_eq!(
+            w.fields(),
+            vec![
+                Field::MomentList,
+                Field::State,
+                Field::Action,
+                Field::Rationale,
+                Field::ExpectedOutcome,
+                Field::ExpectedBy,
+                Field::ActualOutcome
+            ]
+        );
+        press(&mut w, &t, &[FocusNext]);
+        assert_eq!(w.focus(), Some(Field::State));
+        assert!(w.is_typing());
+        let m = &w.moments()[0];
+        assert_eq!(m.state_rows.len(), m.trace.state.len() + 1);
+        assert_eq!(m.state_rows.last().map(String::as_str), Some(""));
+        assert_eq!(
+            w.field_text(Field::State).as_deref(),
+            Some("activities_last_30d=1")
+        );
+        // Whole amounts read without ".0"; text is bare; booleans are literals.
+        for row in ["amount=60000", "stage=Demo", "single_threaded=true"] {
+            assert!(
+                m.state_rows.iter().any(|r| r == row),
+                "{row} in {:?}",
+                m.state_rows
+            );
+        }
+        // Up/Down pick pairs here, not moments.
+        press(&mut w, &t, &[Down, Down]);
+        assert_eq!((w.moment_cursor(), w.state_cursor()), (0, 2));
+        assert!(
+            w.field_text(Field::State)
+                .is_some_and(|p| p.starts_with("close_date="))
+        );
+    }
+
+    #[test]
+    fn two_tabs_from_the_list_reach_the_action_and_three_back_tabs_return() {
+        let (mut w, t) = on_moments();
+        press(&mut w, &t, &[Toggle, FocusNext, FocusNext]);
+        assert_eq!(w.focus(), Some(Field::Action));
+        type_text(&mut w, &t, "Booked the CTO demo");
+        press(&mut w, &t, &[FocusNext]);
+        type_text(&mut w, &t, "CTO owns the budget");
+        press(&mut w, &t, &[FocusPrev, FocusPrev, FocusPrev]);
+        assert_eq!(w.focus(), Some(Field::MomentList));
+        press(&mut w, &t, &[Down, Toggle, FocusNext, FocusNext]);
+        type_text(&mut w, &t, "Sent the ROI case to finance");
+        assert_eq!(w.handle(NextStep, &t, now()), WizardEffect::None);
+        let traces = w.draft(now()).1;
+        let actions: Vec<&str> = traces.iter().map(|t| t.action.as_str()).collect();
+        assert_eq!(
+            actions,
+            ["Booked the CTO demo", "Sent the ROI case to finance"]
+        );
+        assert!(
+            traces
+                .iter()
+                .all(|tr| tr.state == state_at(&lost_deal(), tr.at, 7))
+        );
+    }
+
+    #[test]
+    fn editing_a_value_types_it_and_includes_the_moment() {
+        let (mut w, t) = on_moments();
+        to_pair(&mut w, &t, "amount");
+        retype_value(&mut w, &t, "45000");
+        to_pair(&mut w, &t, "stage");
+        retype_value(&mut w, &t, "Proposal");
+        to_pair(&mut w, &t, "single_threaded");
+        retype_value(&mut w, &t, "false");
+        to_pair(&mut w, &t, "close_date");
+        retype_value(&mut w, &t, "null");
+        to_pair(&mut w, &t, "stage_id");
+        retype_value(&mut w, &t, "\"42\"");
+        let m = &w.moments()[0];
+        assert!(m.included, "editing the state records the moment");
+        let state = &m.trace.state;
+        assert_eq!(
+            state["amount"],
+            serde_json::json!(45000.0),
+            "an amount stays a float"
+        );
+        assert_eq!(state["stage"], serde_json::json!("Proposal"));
+        assert_eq!(state["single_threaded"], serde_json::json!(false));
+        assert_eq!(state["close_date"], Value::Null);
+        assert_eq!(
+            state["stage_id"],
+            serde_json::json!("42"),
+            "quoted: a string"
+        );
+        // The pairs nobody touched are exactly the snapshot's.
+        let then = state_at(&lost_deal(), day(10), 7);
+        for (k, v) in state {
+            if ![
+                "amount",
+                "stage",
+                "single_threaded",
+                "close_date",
+                "stage_id",
+            ]
+            .contains(&k.as_str())
+            {
+                assert_eq!(Some(v), then.get(k), "{k}");
+            }
+        }
+        assert_eq!(state.len(), then.len());
+        assert_eq!(w.draft(now()).1[0].state, *state);
+    }
+
+    #[test]
+    fn a_pair_emptied_is_removed_and_one_typed_on_the_last_row_is_added() {
+        let (mut w, t) = on_moments();
+        let keys = w.moments()[0].trace.state.len();
+        to_pair(&mut w, &t, "stage_id");
+        let row = w.state_cursor();
+        let len = w.field_text(Field::State).map_or(0, |p| p.chars().count());
+        let effects = press(&mut w, &t, &vec![Backspace; len]);
+        assert!(effects.iter().all(|e| *e == WizardEffect::Autosave));
+        assert!(!w.moments()[0].trace.state.contains_key("stage_id"));
+        assert_eq!(w.moments()[0].trace.state.len(), keys - 1);
+        // The emptied row stays while the cursor is on it (to retype a pair), then goes.
+        assert_eq!(w.moments()[0].state_rows.len(), keys + 1);
+        press(&mut w, &t, &[Down]);
+        assert_eq!(w.moments()[0].state_rows.len(), keys);
+        assert_eq!(w.state_cursor(), row);
+
+        to_pair(&mut w, &t, "");
+        type_text(&mut w, &t, "champion=Sam Ortiz");
+        let m = &w.moments()[0];
+        assert_eq!(m.trace.state["champion"], serde_json::json!("Sam Ortiz"));
+        assert_eq!(m.trace.state.len(), keys);
+        assert_eq!(
+            m.state_rows.last().map(String::as_str),
+            Some(""),
+            "a new empty row"
+        );
+        let draft = w.draft(now());
+        assert_eq!(draft.1[0].state["champion"], serde_json::json!("Sam Ortiz"));
+    }
+
+    #[test]
+    fn a_malformed_pair_is_refused_naming_it_with_the_focus_on_it() {
+        let (mut w, t) = on_moments();
+        let then = state_at(&lost_deal(), day(10), 7);
+        to_pair(&mut w, &t, "");
+        let bad_row = w.state_cursor();
+        type_text(&mut w, &t, "champ");
+        assert_eq!(
+            w.moments()[0].trace.state,
+            then,
+            "a half-typed pair changes nothing"
+        );
+        assert_eq!(w.field_text(Field::State).as_deref(), Some("champ"));
+        focus_on(&mut w, &t, Field::Action);
+        type_text(&mut w, &t, "Ran the demo");
+        press(&mut w, &t, &[Up; 30]);
+        focus_on(&mut w, &t, Field::MomentList);
+        assert_eq!(w.handle(NextStep, &t, now()), WizardEffect::Invalid);
+        assert_eq!(
+            w.message(),
+            Some("Write the state pair “champ” of “Entered Demo” on 2026-01-11 as key=value.")
+        );
+        assert_eq!((w.step(), w.focus()), (Step::Moments, Some(Field::State)));
+        assert_eq!((w.moment_cursor(), w.state_cursor()), (0, bad_row));
+        assert_eq!(
+            w.finalize(now()).map(|_| ()),
+            Err(w.message().unwrap_or("").to_owned())
+        );
+
+        // A key with no name, and a key twice, are refused the same way.
+        type_text(&mut w, &t, "ion");
+        press(&mut w, &t, &[Backspace; 9]);
+        type_text(&mut w, &t, "=Sam");
+        assert_eq!(w.handle(NextStep, &t, now()), WizardEffect::Invalid);
+        assert_eq!(
+            w.message(),
+            Some("Write the state pair “=Sam” of “Entered Demo” on 2026-01-11 as key=value.")
+        );
+        press(&mut w, &t, &[Backspace; 4]);
+        type_text(&mut w, &t, "amount=1");
+        assert_eq!(w.handle(NextStep, &t, now()), WizardEffect::Invalid);
+        assert_eq!(
+            w.message(),
+            Some("The state of “Entered Demo” on 2026-01-11 lists “amount” twice; remove one.")
+        );
+        assert_eq!(w.moments()[0].trace.state, then);
+        press(&mut w, &t, &[Backspace; 8]);
+        type_text(&mut w, &t, "champion=Sam");
+        assert_eq!(w.handle(NextStep, &t, now()), WizardEffect::None);
+        assert_eq!(w.step(), Step::Lessons);
+    }
+
+    #[test]
+    fn a_half_typed_state_survives_autosave_and_resume() {
+        let (mut w, t) = on_moments();
+        to_pair(&mut w, &t, "amount");
+        retype_value(&mut w, &t, "4"); // on the way to 45000
+        to_pair(&mut w, &t, "");
+        type_text(&mut w, &t, "champion=Sa");
+        let (review, traces) = w.draft(now());
+        let resumed = Wizard::resume(&lost_deal(), review.clone(), traces.clone(), &t, now(), 7);
+        assert_eq!(resumed.draft(now()), (review.clone(), traces.clone()));
+        let rows = |w: &Wizard| {
+            let mut rows = w.moments()[0].state_rows.clone();
+            rows.sort();
+            rows
+        };
+        // The same pairs, the same text; a resumed state is listed in key order.
+        assert_eq!(rows(&resumed), rows(&w));
+        let m = &resumed.moments()[0];
+        assert!(m.state_rows.iter().any(|r| r == "amount=4"));
+        assert!(m.state_rows.iter().any(|r| r == "champion=Sa"));
+        assert_eq!(m.state_rows, state_rows(&m.trace.state));
+
+        // A pair not yet `key=value` is saved as the state last parsed (module doc).
+        let mut w = resumed;
+        press(&mut w, &t, &[NextStep]);
+        to_pair(&mut w, &t, "");
+        type_text(&mut w, &t, "next_st");
+        let (review, traces) = w.draft(now());
+        let again = Wizard::resume(&lost_deal(), review, traces, &t, now(), 7);
+        assert_eq!(again.moments()[0].trace.state, w.moments()[0].trace.state);
+        assert!(!again.moments()[0].state_rows.iter().any(|r| r == "next_st"));
+    }
+
+    #[test]
+    fn an_untouched_snapshot_stays_exactly_state_at_s() {
+        let (mut w, t) = filled();
+        for tr in w.draft(now()).1 {
+            assert_eq!(tr.state, state_at(&lost_deal(), tr.at, 7), "{}", ymd(tr.at));
+        }
+        // Retyping the same text keeps the value exactly: the amount stays a float.
+        press(&mut w, &t, &[PrevStep]);
+        focus_on(&mut w, &t, Field::MomentList);
+        press(&mut w, &t, &[Up; 10]);
+        to_pair(&mut w, &t, "amount");
+        assert_eq!(w.field_text(Field::State).as_deref(), Some("amount=60000"));
+        press(&mut w, &t, &[Backspace]);
+        type_text(&mut w, &t, "0");
+        let m = &w.moments()[0];
+        assert_eq!(m.trace.state, state_at(&lost_deal(), m.moment.at, 7));
+        assert!(m.trace.state["amount"].is_f64());
+    }
+
+    #[test]
+    fn the_state_recorded_on_finalize_is_the_edited_one() {
+        let (mut w, t) = filled();
+        press(&mut w, &t, &[PrevStep]);
+        focus_on(&mut w, &t, Field::MomentList);
+        let included = w.moments().iter().position(|m| m.included).expect("one");
+        press(&mut w, &t, &[Up; 10]);
+        press(&mut w, &t, &vec![Down; included]);
+        to_pair(&mut w, &t, "economic_buyer_engaged_30d");
+        retype_value(&mut w, &t, "true");
+        to_pair(&mut w, &t, "");
+        type_text(&mut w, &t, "cfo_invited=yes");
+        press(&mut w, &t, &[NextStep, NextStep]);
+        assert_eq!(w.handle(Save, &t, now()), WizardEffect::Finalize);
+        let (_, traces) = w.finalize(now()).expect("valid");
+        let trace = &traces[0];
+        let mut expect = state_at(&lost_deal(), trace.at, 7);
+        expect.insert("economic_buyer_engaged_30d".into(), Value::Bool(true));
+        expect.insert("cfo_invited".into(), Value::String("yes".into()));
+        assert_eq!(trace.state, expect);
+    }
+
+    #[test]
+    fn an_added_moment_keeps_an_edited_state_when_its_date_changes() {
+        let (mut w, t) = on_moments();
+        press(&mut w, &t, &[Down, Down, Add]);
+        press(&mut w, &t, &[FocusNext]);
+        to_pair(&mut w, &t, "");
+        type_text(&mut w, &t, "champion=Sam");
+        let edited = w.moments()[w.moment_cursor()].trace.state.clone();
+        focus_on(&mut w, &t, Field::MomentDate);
+        press(&mut w, &t, &[Backspace, Backspace]);
+        type_text(&mut w, &t, "20");
+        let m = &w.moments()[w.moment_cursor()];
+        assert_eq!(ymd(m.moment.at), "2026-01-20");
+        assert_eq!(
+            m.trace.state, edited,
+            "the reviewer's edits are not thrown away"
+        );
+    }
+
+    mod state_text {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            #[test]
+            fn state_rows_read_back_to_the_same_snapshot(
+                entries in proptest::collection::btree_map(
+                    "[a-z_]{1,12}",
+                    prop_oneof![
+                        any::<i64>().prop_map(Value::from),
+                        any::<bool>().prop_map(Value::from),
+                        Just(Value::Null),
+                        "[ -~]{0,12}".prop_map(Value::from),
+                        "(true|null|-?[0-9]{1,4}(\\.5)?| x |\"q\")".prop_map(Value::from),
+                    ],
+                    0..8,
+                )
+            ) {
+                let rows = state_rows(&entries);
+                // Read with no snapshot to lean on: the text alone says the value and its type.
+                prop_assert_eq!(
+                    parse_state(&rows, &BTreeMap::new(), &BTreeMap::new()),
+                    Ok(entries.clone())
+                );
+            }
         }
     }
 }

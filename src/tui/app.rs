@@ -9,6 +9,7 @@ use super::theme::Theme;
 use crate::crm::engine::SyncEvent;
 use crate::domain::{DealId, Taxonomy};
 use crate::review::{Wizard, WizardEffect};
+use crate::signals::Skills;
 use crate::text::sanitize_line;
 use jiff::Timestamp;
 use std::sync::Arc;
@@ -142,6 +143,8 @@ pub struct App {
     pub theme: Theme,
     /// The win/loss reasons offered.
     pub taxonomy: Taxonomy,
+    /// Personas by job title (and, later, the other signal definitions).
+    pub skills: Skills,
     /// Reviewer name and review rules.
     pub settings: Settings,
 }
@@ -193,6 +196,7 @@ impl App {
             sync: SyncState::Idle,
             theme: Theme::new(color),
             taxonomy: Taxonomy::builtin(),
+            skills: Skills::builtin(),
             settings: Settings::default(),
         };
         (
@@ -498,6 +502,7 @@ impl App {
                     detail,
                     self.now(),
                     self.settings.slip_min_days,
+                    &self.skills,
                 ));
             }
             // A deal the user has already left: nothing to show.
@@ -555,7 +560,7 @@ impl App {
         };
         self.wizard = Some(wizard);
         if self.deal.as_ref().map(|d| &d.detail.summary.id) != Some(&detail.summary.id) {
-            self.deal = Some(DealScreen::new(detail, now, slip));
+            self.deal = Some(DealScreen::new(detail, now, slip, &self.skills));
         }
         Vec::new()
     }

@@ -5,6 +5,7 @@ use crate::domain::activity::ActivityKind;
 use crate::domain::history::HistoryEvent;
 use crate::domain::time::{days_between, ymd};
 use crate::format::{amount, fit};
+use crate::signals::Skills;
 use crate::store::detail::DealDetail;
 use crate::text::sanitize_line;
 use jiff::Timestamp;
@@ -90,6 +91,8 @@ pub struct DealScreen {
     pub slips: usize,
     /// Contacts with two-way activity in the last 30 days.
     pub engaged_30d: usize,
+    /// Per stakeholder (in `detail.stakeholders` order), the personas their title matches.
+    pub personas: Vec<Vec<String>>,
     /// The pane with focus.
     pub pane: DealPane,
     /// Scroll position of each pane, in [`DealPane::ALL`] order.
@@ -97,14 +100,33 @@ pub struct DealScreen {
 }
 
 impl DealScreen {
-    /// Builds the view of `detail` as of `now`, sanitising every CRM string first.
-    pub fn new(detail: DealDetail, now: Timestamp, slip_min_days: i64) -> DealScreen {
+    /// Builds the view of `detail` as of `now`, sanitising every CRM string first; `skills`
+    /// names each stakeholder's personas from their title.
+    pub fn new(
+        detail: DealDetail,
+        now: Timestamp,
+        slip_min_days: i64,
+        skills: &Skills,
+    ) -> DealScreen {
         let detail = sanitized(detail);
+        let personas = detail
+            .stakeholders
+            .iter()
+            .map(|p| {
+                let title = p.title.as_deref().unwrap_or("");
+                skills
+                    .personas_of(title)
+                    .into_iter()
+                    .map(|persona| persona.label().to_owned())
+                    .collect()
+            })
+            .collect();
         let timeline = timeline(&detail, slip_min_days);
         let close_moves = detail.history.close_dates.len().saturating_sub(1);
         let slips = detail.history.slip_count(slip_min_days);
         let engaged_30d = engaged_within(&detail, now, 30);
         DealScreen {
+            personas,
             days_in_stage: detail.history.days_in_current_stage(now),
             timeline,
             close_moves,
@@ -376,7 +398,7 @@ mod tests {
     fn the_header_facts_and_threading_as_of_now() {
         let detail = lost_deal();
         let moves = detail.history.close_dates.len() - 1;
-        let screen = DealScreen::new(detail, day(80), 7);
+        let screen = DealScreen::new(detail, day(80), 7, &Skills::builtin());
         assert_eq!((screen.close_moves, screen.slips), (moves, 1));
         assert!(
             !screen.single_threaded(),
@@ -385,14 +407,14 @@ mod tests {
         let mut open = lost_deal();
         open.summary.is_closed = false;
         // Long after the last activity nobody is engaged: single-threaded (no one) now.
-        let later = DealScreen::new(open, day(400), 7);
+        let later = DealScreen::new(open, day(400), 7, &Skills::builtin());
         assert_eq!(later.engaged_30d, 0);
         assert!(later.single_threaded());
     }
 
     #[test]
     fn panes_cycle_and_scrolling_stops_at_the_ends() {
-        let mut screen = DealScreen::new(lost_deal(), day(80), 7);
+        let mut screen = DealScreen::new(lost_deal(), day(80), 7, &Skills::builtin());
         assert_eq!(screen.pane.step(1), DealPane::People);
         assert_eq!(screen.pane.step(-1), DealPane::Reviews);
         screen.scroll_by(-5);

@@ -181,9 +181,19 @@ fn people_lines(deal: &DealScreen, app: &App, width: usize) -> Vec<Line<'static>
     if deal.detail.stakeholders.is_empty() {
         lines.push(Line::styled(" No contacts on this deal.", app.theme.dim));
     }
-    for p in &deal.detail.stakeholders {
+    for (i, p) in deal.detail.stakeholders.iter().enumerate() {
         let role = p.link.role.map(|r| r.as_str()).unwrap_or("role unknown");
         let title = p.title.as_deref().unwrap_or("no title");
+        let personas = deal
+            .personas
+            .get(i)
+            .map(|v| v.join(", "))
+            .unwrap_or_default();
+        let title = if personas.is_empty() {
+            title.to_owned()
+        } else {
+            format!("{title} [{personas}]")
+        };
         let engaged = match p.last_engaged {
             Some(at) => format!("last {} ({} d ago)", ymd(at), days_between(at, now).max(0)),
             None => "never engaged".into(),

@@ -2,7 +2,7 @@
 
 use crate::domain::time::ymd;
 use crate::format::fit;
-use crate::review::{Field, Step, Wizard};
+use crate::review::{Field, MomentDraft, Step, Wizard};
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
@@ -244,21 +244,12 @@ fn moments(frame: &mut Frame<'_>, area: Rect, w: &Wizard, theme: &Theme) {
             ),
             theme.header,
         ));
-        let state: Vec<String> = m
-            .trace
-            .state
-            .iter()
-            .map(|(k, v)| format!("{k}={}", state_value(v)))
-            .collect();
-        let state = format!(" state then: {}", state.join(" "));
-        // Side by side there is room to wrap the whole snapshot; stacked, one line of it.
-        let state = if area.width >= SIDE_BY_SIDE {
-            state
-        } else {
-            fit(&state, width)
-        };
-        lines.push(Line::styled(state, theme.dim));
         for field in w.fields().into_iter().filter(|f| f.is_text()) {
+            if field == Field::State {
+                // Side by side there is room to wrap the whole snapshot; stacked, one line.
+                lines.push(state_line(w, m, theme, width, area.width >= SIDE_BY_SIDE));
+                continue;
+            }
             let hint = match field {
                 Field::MomentDate => "YYYY-MM-DD",
                 Field::Action => "what the rep did",
@@ -351,16 +342,80 @@ fn lessons(frame: &mut Frame<'_>, area: Rect, w: &Wizard, theme: &Theme) {
     );
 }
 
-/// A snapshot value as a reader wants it: whole numbers without ".0", text without quotes.
-fn state_value(v: &serde_json::Value) -> String {
-    match v {
-        serde_json::Value::Number(n) => match n.as_f64() {
-            Some(f) if f.fract() == 0.0 && f.abs() < 1e15 => format!("{}", f as i64),
-            _ => n.to_string(),
-        },
-        serde_json::Value::String(s) => s.clone(),
-        other => other.to_string(),
+/// The moment's state snapshot as pairs (`key=value; …`). Unfocused, the whole snapshot; focused
+/// and narrow, the highlighted pair alone with its end in view (it is typed at its end) and a
+/// hint; focused and wide, every pair wrapped with the highlighted one marked.
+fn state_line(
+    w: &Wizard,
+    m: &MomentDraft,
+    theme: &Theme,
+    width: usize,
+    wide: bool,
+) -> Line<'static> {
+    let focused = w.focus() == Some(Field::State);
+    let label = format!(" {:<18}", format!("{}:", Field::State.label()));
+    let label_span = Span::styled(
+        label.clone(),
+        if focused { theme.focus } else { theme.header },
+    );
+    let room = width.saturating_sub(label.chars().count() + 1);
+    let rows = &m.state_rows;
+    let cursor = w.state_cursor();
+    let pairs = |range: std::ops::Range<usize>| -> Vec<String> {
+        rows[range]
+            .iter()
+            .map(|r| r.trim().to_owned())
+            .filter(|r| !r.is_empty())
+            .collect()
+    };
+    if !focused {
+        let all = pairs(0..rows.len()).join("; ");
+        if all.is_empty() {
+            return Line::from(vec![
+                label_span,
+                Span::styled("no facts recorded", theme.dim),
+            ]);
+        }
+        let all = if wide { all } else { fit(&all, room) };
+        return Line::from(vec![label_span, Span::raw(all)]);
     }
+    let current = rows.get(cursor).cloned().unwrap_or_default();
+    let adding = current.trim().is_empty() && cursor + 1 >= rows.len();
+    let hint = if adding {
+        "  type key=value to add a pair".to_owned()
+    } else {
+        format!(
+            "  ↑↓ pair {}/{} · empty removes",
+            cursor + 1,
+            rows.len().saturating_sub(1).max(1)
+        )
+    };
+    if wide {
+        let mut spans = vec![label_span];
+        let before = pairs(0..cursor.min(rows.len()));
+        if !before.is_empty() {
+            spans.push(Span::raw(format!("{}; ", before.join("; "))));
+        }
+        spans.push(Span::styled(format!("{current}▏"), theme.selected));
+        let after = pairs((cursor + 1).min(rows.len())..rows.len());
+        if !after.is_empty() {
+            spans.push(Span::raw(format!("; {}", after.join("; "))));
+        }
+        spans.push(Span::styled(hint, theme.dim));
+        return Line::from(spans);
+    }
+    // Keep the end of the pair in view while typing, and the hint only where it fits.
+    let chars: Vec<char> = current.chars().collect();
+    let shown: String = chars[chars.len().saturating_sub(room)..].iter().collect();
+    let left = room.saturating_sub(shown.chars().count());
+    let mut spans = vec![
+        label_span,
+        Span::styled(format!("{shown}▏"), theme.selected),
+    ];
+    if hint.chars().count() <= left {
+        spans.push(Span::styled(hint, theme.dim));
+    }
+    Line::from(spans)
 }
 
 fn step_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
@@ -368,4 +423,90 @@ fn step_block<'a>(title: &'a str, theme: &Theme) -> Block<'a> {
         .borders(Borders::ALL)
         .border_style(theme.focus)
         .title(title)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Taxonomy;
+    use crate::review::WizardInput;
+    use crate::review::fixtures::{day, lost_deal};
+    use ratatui::Terminal;
+    use ratatui::backend::TestBackend;
+
+    /// The screen's rows as text, with the wizard on the Moments step after `inputs`.
+    fn moments_screen(width: u16, height: u16, inputs: &[WizardInput]) -> Vec<String> {
+        let taxonomy = Taxonomy::builtin();
+        let (mut app, _) = App::new("cache.sqlite".into(), width, height, false);
+        let mut w = Wizard::start(&lost_deal(), &taxonomy, "M", "r1".into(), day(120), 7);
+        for input in [WizardInput::Toggle, WizardInput::NextStep]
+            .iter()
+            .chain(inputs)
+        {
+            w.handle(*input, &taxonomy, day(120));
+        }
+        app.wizard = Some(w);
+        let mut terminal = Terminal::new(TestBackend::new(width, height)).expect("a terminal");
+        terminal
+            .draw(|frame| draw(frame, frame.area(), &app))
+            .expect("drawn");
+        let buffer = terminal.backend().buffer();
+        (0..height)
+            .map(|y| {
+                (0..width)
+                    .map(|x| buffer[(x, y)].symbol())
+                    .collect::<String>()
+            })
+            .collect()
+    }
+
+    fn typed(text: &str) -> Vec<WizardInput> {
+        text.chars().map(WizardInput::Char).collect()
+    }
+
+    #[test]
+    fn the_focused_state_shows_one_pair_with_its_end_in_view_at_80_columns() {
+        let mut inputs = vec![WizardInput::FocusNext, WizardInput::Up];
+        inputs.extend(typed(
+            " and a long note typed after the count of activities",
+        ));
+        let screen = moments_screen(80, 24, &inputs);
+        let state: Vec<&String> = screen.iter().filter(|l| l.contains("State:")).collect();
+        assert_eq!(state.len(), 1, "{screen:#?}");
+        assert!(
+            state[0].contains("after the count of activities▏"),
+            "{}",
+            state[0]
+        );
+        assert!(
+            !screen.iter().any(|l| l.contains("amount=")),
+            "one pair only"
+        );
+
+        // On the empty last row, the line says how to add a pair.
+        let mut inputs = vec![WizardInput::FocusNext];
+        inputs.extend([WizardInput::Down; 20]);
+        let screen = moments_screen(80, 24, &inputs);
+        assert!(
+            screen
+                .iter()
+                .any(|l| l.contains("▏  type key=value to add a pair")),
+            "{screen:#?}"
+        );
+    }
+
+    #[test]
+    fn the_focused_state_shows_every_pair_side_by_side() {
+        let mut inputs = vec![WizardInput::FocusNext, WizardInput::Down];
+        inputs.extend([WizardInput::Backspace; 5]);
+        inputs.extend(typed("45000"));
+        let screen = moments_screen(160, 48, &inputs).join("\n");
+        for part in [
+            "activities_last_30d=1; amount=45000▏",
+            "↑↓ pair 2/13",
+            "stakeholders_known=",
+        ] {
+            assert!(screen.contains(part), "{part} in {screen}");
+        }
+    }
 }
