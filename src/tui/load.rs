@@ -68,7 +68,7 @@ pub fn queue(db: &Path, config: &Config, generation: u64) -> Result<QueueLoad> {
         .filter(|(_, m)| !m.badges.is_empty())
         .map(|(id, _)| id)
         .collect();
-    let deals = store::deals::summaries(conn, &queued)?;
+    let deals = summaries_in_halves(db, conn, &queued)?;
     let list = DealList {
         rows: Arc::new(rows(deals, &marks, as_of)),
         as_of,
@@ -78,6 +78,39 @@ pub fn queue(db: &Path, config: &Config, generation: u64) -> Result<QueueLoad> {
         generation,
     };
     Ok(QueueLoad { list, marks })
+}
+
+/// The summaries of `ids`, read half on this connection and half on a second one at the same
+/// time (a queue can hold tens of thousands of deals), in the order `deals::list` gives.
+fn summaries_in_halves(
+    db: &Path,
+    conn: &rusqlite::Connection,
+    ids: &[&DealId],
+) -> Result<Vec<crate::store::deals::DealSummary>> {
+    // Below this, a second connection costs more than it saves.
+    const SPLIT_FROM: usize = 2_000;
+    if ids.len() < SPLIT_FROM {
+        return Ok(store::deals::summaries(conn, ids)?);
+    }
+    let (first, second) = ids.split_at(ids.len() / 2);
+    let (mut deals, rest) = std::thread::scope(|scope| {
+        let other = scope.spawn(|| -> Result<_> {
+            let store = Store::open(db)?;
+            Ok(store::deals::summaries(store.conn(), second)?)
+        });
+        let mine = store::deals::summaries(conn, first);
+        let theirs = other
+            .join()
+            .map_err(|_| eyre!("reading the queued deals failed unexpectedly; try again"))?;
+        Ok::<_, color_eyre::Report>((mine?, theirs?))
+    })?;
+    deals.extend(rest);
+    deals.sort_by(|a, b| {
+        b.created_at
+            .cmp(&a.created_at)
+            .then_with(|| a.id.cmp(&b.id))
+    });
+    Ok(deals)
 }
 
 /// Every deal not archived, with the badges the queue step computed.
