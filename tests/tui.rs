@@ -170,13 +170,21 @@ fn the_deal_view_at_both_sizes_with_every_pane() {
 }
 
 #[test]
-fn the_help_overlay_at_both_sizes() {
+fn the_help_overlay_at_both_sizes_on_every_kind_of_screen() {
     for (w, h) in SIZES {
         let mut app = loaded_app(w, h);
         press(&mut app, Action::Help);
         insta::assert_snapshot!(format!("help_queue_{w}x{h}"), text(&app));
         press(&mut app, Action::CloseHelp);
         assert!(!app.help);
+        select_lost_deal(&mut app);
+        press(&mut app, Action::Open);
+        press(&mut app, Action::Help);
+        insta::assert_snapshot!(format!("help_deal_{w}x{h}"), text(&app));
+        press(&mut app, Action::CloseHelp);
+        press(&mut app, Action::Review);
+        press(&mut app, Action::Help);
+        insta::assert_snapshot!(format!("help_review_{w}x{h}"), text(&app));
     }
 }
 

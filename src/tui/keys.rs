@@ -190,6 +190,7 @@ pub fn help(mode: Mode) -> &'static [(&'static str, &'static str)] {
             ("↑/↓ (j/k in lists)", "move in a list"),
             ("←/→ (h/l)", "change the outcome"),
             ("Space", "select a reason / include a moment"),
+            ("↑/↓ in State", "pick a key=value pair; emptied pairs go"),
             ("p", "make the reason under the cursor primary"),
             ("a / d", "add / remove a moment or lesson"),
             ("Ctrl-S", "on the summary: save as final"),
