@@ -13,30 +13,12 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 use support::hubspot_fake::{FakeHubSpot, Options};
-use support::sync_check::{COMPANY_EXTRA, assert_matches_server, deal_properties, fake_world};
+use support::sync_check::{assert_matches_server, fake_world, write_sync_config};
 
 /// A sandbox whose config points `dealtrace sync` at the fake.
 fn configured(fake: &FakeHubSpot) -> (Sandbox, PathBuf) {
     let sandbox = Sandbox::new();
-    let config = sandbox.path().join("config.toml");
-    let quoted = |v: &[String]| {
-        v.iter()
-            .map(|s| format!("{s:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let companies: Vec<String> = COMPANY_EXTRA.iter().map(|s| (*s).to_owned()).collect();
-    std::fs::write(
-        &config,
-        format!(
-            "[crm]\nkind = \"hubspot\"\nbase_url = {:?}\nrequests_per_10s = 190\n\
-             deal_properties = [{}]\ncompany_properties = [{}]\n",
-            fake.uri(),
-            quoted(&deal_properties(fake)),
-            quoted(&companies),
-        ),
-    )
-    .expect("write config");
+    let config = write_sync_config(sandbox.path(), fake, false);
     (sandbox, config)
 }
 

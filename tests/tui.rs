@@ -17,19 +17,25 @@ use std::sync::OnceLock;
 
 const SIZES: [(u16, u16); 2] = [(80, 24), (160, 48)];
 
-/// One demo cache for the whole file (600 deals, seed 42, the fixed as-of date).
+/// A demo cache of `deals` deals from `seed`, as of the fixed demo day, at `path`.
+fn write_demo_cache(path: &std::path::Path, deals: usize, seed: u64) -> Store {
+    let mut store = Store::open(path).unwrap();
+    let spec = DemoSpec {
+        deals,
+        seed,
+        as_of: DemoSpec::default_as_of(),
+    };
+    write_demo(&mut store, &spec).unwrap();
+    store
+}
+
+/// One demo cache for the whole file (600 deals, seed 42).
 fn demo_db() -> &'static PathBuf {
     static DB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     &DB.get_or_init(|| {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("demo.sqlite");
-        let mut store = Store::open(&path).unwrap();
-        let spec = DemoSpec {
-            deals: 600,
-            seed: 42,
-            as_of: DemoSpec::default_as_of(),
-        };
-        write_demo(&mut store, &spec).unwrap();
+        write_demo_cache(&path, 600, 42);
         (dir, path)
     })
     .1
@@ -288,13 +294,7 @@ fn the_status_line_follows_a_background_sync() {
 fn escape_sequences_from_the_crm_render_inert() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("evil.sqlite");
-    let mut store = Store::open(&path).unwrap();
-    let spec = DemoSpec {
-        deals: 40,
-        seed: 7,
-        as_of: DemoSpec::default_as_of(),
-    };
-    write_demo(&mut store, &spec).unwrap();
+    let store = write_demo_cache(&path, 40, 7);
     let conn = store.conn();
     let (deal, activity): (String, String) = conn
         .query_row(

@@ -24,7 +24,7 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 use support::hubspot_fake::{FakeHubSpot, Options};
-use support::sync_check::{COMPANY_EXTRA, connector, deal_properties, fake_world};
+use support::sync_check::{connector, fake_world, write_sync_config};
 
 /// A fake with a small world, a connector on it and a cache synced from it.
 async fn synced(seed: u64) -> (FakeHubSpot, HubSpot, Store) {
@@ -471,25 +471,7 @@ fn final_review_unsaved() -> Review {
 /// A sandbox whose config points `dealtrace sync` at the fake, with `write_back` as given.
 fn configured(fake: &FakeHubSpot, write_back: bool) -> (Sandbox, PathBuf) {
     let sandbox = Sandbox::new();
-    let config = sandbox.path().join("config.toml");
-    let quoted = |v: &[String]| {
-        v.iter()
-            .map(|s| format!("{s:?}"))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
-    let companies: Vec<String> = COMPANY_EXTRA.iter().map(|s| (*s).to_owned()).collect();
-    std::fs::write(
-        &config,
-        format!(
-            "[crm]\nkind = \"hubspot\"\nbase_url = {:?}\nrequests_per_10s = 190\n\
-             write_back = {write_back}\ndeal_properties = [{}]\ncompany_properties = [{}]\n",
-            fake.uri(),
-            quoted(&deal_properties(fake)),
-            quoted(&companies),
-        ),
-    )
-    .expect("write config");
+    let config = write_sync_config(sandbox.path(), fake, write_back);
     (sandbox, config)
 }
 

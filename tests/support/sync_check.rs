@@ -14,6 +14,35 @@ use std::time::Duration;
 /// The company properties the demo world's companies carry beyond the standard ones.
 pub const COMPANY_EXTRA: [&str; 2] = ["region", "ownership"];
 
+/// Writes a config into `dir` that points `dealtrace sync` at the fake, copying every property
+/// the fake's deals and companies carry, with `write_back` as given; returns its path.
+pub fn write_sync_config(
+    dir: &std::path::Path,
+    fake: &FakeHubSpot,
+    write_back: bool,
+) -> std::path::PathBuf {
+    let config = dir.join("config.toml");
+    let quoted = |v: &[String]| {
+        v.iter()
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let companies: Vec<String> = COMPANY_EXTRA.iter().map(|s| (*s).to_owned()).collect();
+    std::fs::write(
+        &config,
+        format!(
+            "[crm]\nkind = \"hubspot\"\nbase_url = {:?}\nrequests_per_10s = 190\n\
+             write_back = {write_back}\ndeal_properties = [{}]\ncompany_properties = [{}]\n",
+            fake.uri(),
+            quoted(&deal_properties(fake)),
+            quoted(&companies),
+        ),
+    )
+    .expect("write config");
+    config
+}
+
 /// Every deal property the fake's deals carry, so a connector copies them all.
 pub fn deal_properties(fake: &FakeHubSpot) -> Vec<String> {
     let extra: BTreeSet<String> = fake
