@@ -3,8 +3,10 @@
 //! Layers, each importing only those below it: [`domain`] (plain types) → [`store`] (the SQLite
 //! cache) → [`demo`] (a seeded team history) → the front ends: [`cmd`] (the command line) and
 //! [`tui`] (the terminal UI).
-//! [`signals`] (skills: personas from job titles, later as-of-time signals) is pure and sits
-//! beside [`domain`], below everything that uses it.
+//! [`signals`] (skills: personas from job titles, later as-of-time signals) and [`patterns`]
+//! (the pattern engine's statistics) are pure and sit beside [`domain`], below everything that
+//! uses them; [`review`] (the post-mortem state machine) reads the store's plain types and sits
+//! below the front ends.
 
 #![warn(missing_docs)]
 
@@ -16,6 +18,7 @@ pub mod demo;
 pub mod domain;
 pub mod format;
 pub mod logging;
+pub mod patterns;
 pub mod review;
 pub mod signals;
 pub mod store;
