@@ -3,6 +3,8 @@
 //! Everything here is pure: plain numbers in, plain numbers out, checked against the test
 //! vectors of `../shared/STATS-AND-CRATES.md` section 5.12.
 //!
+//! - [`cover`]: bitset covers, tables by intersection counts, the productive and redundancy
+//!   filters and the replication badge;
 //! - [`table`]: one 2×2 table — rates with Wilson intervals, the Katz relative risk, the
 //!   Newcombe risk difference, Fisher's exact and Pearson's χ² tests;
 //! - [`multiple`]: Benjamini–Hochberg (and –Yekutieli) q-values over a family of tests;
@@ -10,6 +12,7 @@
 //! - [`strata`]: Mantel–Haenszel across strata, and the interaction test behind exceptions;
 //! - [`survival`]: Kaplan–Meier, the log-rank test and the Peto hazard ratio.
 
+pub mod cover;
 pub mod multiple;
 pub mod strata;
 pub mod surface;

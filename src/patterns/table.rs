@@ -172,6 +172,36 @@ impl Table2x2 {
         p.min(1.0)
     }
 
+    /// Fisher's exact test, one-sided in the direction of a risk (RR > 1): the probability of
+    /// `a` or more exposed events given the margins. 1 when a margin is 0.
+    pub fn fisher_greater(&self) -> f64 {
+        self.fisher_tail(true)
+    }
+
+    /// Fisher's exact test, one-sided in the direction of a protection (RR < 1): the
+    /// probability of `a` or fewer exposed events given the margins.
+    pub fn fisher_less(&self) -> f64 {
+        self.fisher_tail(false)
+    }
+
+    fn fisher_tail(&self, upper: bool) -> f64 {
+        let (n, k, n1) = (self.n(), self.k(), self.n1());
+        if n1 == 0 || self.n0() == 0 || k == 0 || k == n {
+            return 1.0;
+        }
+        let Ok(h) = Hypergeometric::new(n, k, n1) else {
+            return 1.0;
+        };
+        let low = n1.saturating_sub(n - k);
+        let high = n1.min(k);
+        let p: f64 = if upper {
+            (self.a..=high).map(|x| h.pmf(x)).sum()
+        } else {
+            (low..=self.a).map(|x| h.pmf(x)).sum()
+        };
+        p.min(1.0)
+    }
+
     /// Pearson's χ² without continuity correction and its p-value (for display and
     /// cross-checking; Fisher's p is the one tested). `None` when a margin is 0.
     pub fn chi_square(&self) -> Option<(f64, f64)> {
@@ -356,6 +386,20 @@ mod tests {
         let t = Table2x2::new(5, 15, 0, 20);
         assert!(t.fisher_p() < 0.05);
         assert!(t.relative_risk(z95()).unwrap().ci.contains(1.0));
+    }
+
+    #[test]
+    fn one_sided_fisher_tails_add_up_with_the_point() {
+        let t = Table2x2::new(24, 16, 30, 90);
+        let h = Hypergeometric::new(t.n(), t.k(), t.n1()).unwrap();
+        let both = t.fisher_greater() + t.fisher_less() - h.pmf(t.a);
+        assert_close(both, 1.0, "the tails overlap only at a");
+        assert!(
+            t.fisher_greater() < t.fisher_p(),
+            "the one-sided p of a risk is smaller"
+        );
+        assert!(t.fisher_less() > 0.99);
+        assert_eq!(Table2x2::new(0, 0, 1, 1).fisher_greater(), 1.0);
     }
 
     #[test]
