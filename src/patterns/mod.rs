@@ -8,12 +8,14 @@
 //! - [`table`]: one 2×2 table — rates with Wilson intervals, the Katz relative risk, the
 //!   Newcombe risk difference, Fisher's exact and Pearson's χ² tests;
 //! - [`multiple`]: Benjamini–Hochberg (and –Yekutieli) q-values over a family of tests;
+//! - [`outcomes`]: analysis units (index time, landmark, eligibility) and fixed-horizon outcomes;
 //! - [`surface`]: the surfacing rule, ranking score, evidence tier and the plain sentence;
 //! - [`strata`]: Mantel–Haenszel across strata, and the interaction test behind exceptions;
 //! - [`survival`]: Kaplan–Meier, the log-rank test and the Peto hazard ratio.
 
 pub mod cover;
 pub mod multiple;
+pub mod outcomes;
 pub mod strata;
 pub mod surface;
 pub mod survival;
