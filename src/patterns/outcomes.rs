@@ -1,4 +1,5 @@
-//! Analysis units and their fixed-horizon outcomes (spec §5.1, guards 2, 4 and 5 of §5.10).
+//! Analysis units, their fixed-horizon outcomes and their time to decay (spec §5.1, guards 2,
+//! 4 and 5 of §5.10).
 //!
 //! A unit is one deal in one population: its index time T is its first entry into the stage
 //! the population is about, plus a landmark L when the exposure develops during the stage. A
@@ -144,6 +145,91 @@ impl Exclusions {
     }
 }
 
+/// Days of silence (no two-way activity while open) that count as a deal going stale.
+pub const STALE_DAYS: i64 = 21;
+
+/// Days after T at which every survival unit is censored.
+pub const DECAY_HORIZON_DAYS: i64 = 180;
+
+/// A unit's time to `decay` (spec §5.1): whole days from T to the first of closed-lost or
+/// going stale (no two-way activity for [`STALE_DAYS`] consecutive days while open), censored
+/// at closed-won, at the data cutoff and at T + [`DECAY_HORIZON_DAYS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Decay {
+    /// Whole days from T to the event or the censoring, `floor((end − T) / 1 day)`, at least 0.
+    pub days: u32,
+    /// True when the deal decayed; false when it was censored.
+    pub event: bool,
+}
+
+/// The `decay` duration of a unit with index time `t`. `two_way` holds the instants of the
+/// deal's two-way activities (calls, meetings, inbound emails) in any order; only those after
+/// T count, the silence clock starting at T itself.
+pub fn decay(
+    history: &DealHistory,
+    closing: &ClosingStages,
+    two_way: &[Timestamp],
+    t: Timestamp,
+    cutoff: Timestamp,
+) -> Decay {
+    let horizon = after_days(t, DECAY_HORIZON_DAYS).min(cutoff);
+    let first_after = |stages: &HashSet<StageId>| {
+        history
+            .stages
+            .iter()
+            .filter(|c| stages.contains(&c.stage_id) && c.at > t)
+            .map(|c| c.at)
+            .min()
+    };
+    let lost_at = first_after(&closing.lost);
+    let won_at = first_after(&closing.won);
+    // The deal is open until it closes (either way) or the horizon.
+    let open_until = [lost_at, won_at, Some(horizon)]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(horizon);
+    let stale_at = stale_from(two_way, t, open_until);
+    let days = |end: Timestamp| ((end.as_second() - t.as_second()).max(0) / DAY) as u32;
+    let events = [(lost_at, true), (stale_at, true), (won_at, false)];
+    let first = events
+        .into_iter()
+        .filter_map(|(at, event)| at.filter(|&at| at <= horizon).map(|at| (at, event)))
+        // At the same instant an event wins over censoring by a win.
+        .min_by_key(|&(at, event)| (at, !event));
+    match first {
+        Some((at, event)) => Decay {
+            days: days(at),
+            event,
+        },
+        None => Decay {
+            days: days(horizon),
+            event: false,
+        },
+    }
+}
+
+/// The first instant after `t` and not after `until` at which [`STALE_DAYS`] have passed with
+/// no two-way activity, counting from `t` and from each activity after it.
+fn stale_from(two_way: &[Timestamp], t: Timestamp, until: Timestamp) -> Option<Timestamp> {
+    let mut times: Vec<Timestamp> = two_way
+        .iter()
+        .copied()
+        .filter(|&a| a > t && a <= until)
+        .collect();
+    times.sort_unstable();
+    let mut last = t;
+    for at in times {
+        let deadline = after_days(last, STALE_DAYS);
+        if at > deadline {
+            return Some(deadline);
+        }
+        last = at;
+    }
+    let deadline = after_days(last, STALE_DAYS);
+    (deadline <= until).then_some(deadline)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -259,6 +345,79 @@ mod tests {
         assert!(won(&h, &closing(), t, 90));
         assert!(!lost(&h, &closing(), t, 90));
         assert!(!won(&h, &closing(), t, 20), "won after the window");
+    }
+
+    #[test]
+    fn decay_is_the_first_of_lost_or_stale_censored_at_won_cutoff_and_horizon() {
+        let t = day(10);
+        let busy: Vec<Timestamp> = (11..400).step_by(7).map(day).collect();
+        // Lost on day 40 while busy: an event after 30 days.
+        let lost = history(&[(10, "demo"), (40, "closedlost")], &[]);
+        assert_eq!(
+            decay(&lost, &closing(), &busy, t, day(1000)),
+            Decay {
+                days: 30,
+                event: true
+            }
+        );
+        // Won on day 40: censored at 30.
+        let won = history(&[(10, "demo"), (40, "closedwon")], &[]);
+        assert_eq!(
+            decay(&won, &closing(), &busy, t, day(1000)),
+            Decay {
+                days: 30,
+                event: false
+            }
+        );
+        // Open and busy throughout: censored at the 180-day horizon, or earlier at the cutoff.
+        let open = history(&[(10, "demo")], &[]);
+        assert_eq!(
+            decay(&open, &closing(), &busy, t, day(1000)),
+            Decay {
+                days: 180,
+                event: false
+            }
+        );
+        assert_eq!(
+            decay(&open, &closing(), &busy, t, day(50)),
+            Decay {
+                days: 40,
+                event: false
+            }
+        );
+        // Silent from T: stale after 21 days.
+        assert_eq!(
+            decay(&open, &closing(), &[], t, day(1000)),
+            Decay {
+                days: 21,
+                event: true
+            }
+        );
+        // Calls on days 15 and 30, then silence: stale on day 51.
+        assert_eq!(
+            decay(&open, &closing(), &[day(30), day(15)], t, day(1000)),
+            Decay {
+                days: 41,
+                event: true
+            }
+        );
+        // Activity before T does not keep the deal alive after it.
+        assert_eq!(
+            decay(&open, &closing(), &[day(5), day(9)], t, day(1000)),
+            Decay {
+                days: 21,
+                event: true
+            }
+        );
+        // Won before it would have gone stale: censored, not decayed.
+        let quick_win = history(&[(10, "demo"), (20, "closedwon")], &[]);
+        assert_eq!(
+            decay(&quick_win, &closing(), &[], t, day(1000)),
+            Decay {
+                days: 10,
+                event: false
+            }
+        );
     }
 
     proptest::proptest! {
