@@ -38,12 +38,28 @@ use std::collections::{BTreeMap, BTreeSet};
 /// The window of "recent" engagement and activity, in days.
 pub const RECENT_DAYS: i64 = 30;
 
+/// Whether `at` is in the [`RECENT_DAYS`] up to `t`: (t − 30 days, t].
+fn is_recent(at: Timestamp, t: Timestamp) -> bool {
+    at.as_second() > t.as_second().saturating_sub(RECENT_DAYS * DAY) && at <= t
+}
+
+/// The contacts in a two-way activity (call, meeting, inbound email) on the deal in the
+/// [`RECENT_DAYS`] up to `t`: (t − 30 days, t]. The deal view's "single-threaded now" and every
+/// trace's snapshot read this one rule.
+pub fn engaged_contacts(detail: &DealDetail, t: Timestamp) -> BTreeSet<&str> {
+    detail
+        .activities
+        .iter()
+        .filter(|a| a.is_two_way() && is_recent(a.occurred_at, t))
+        .flat_map(|a| a.contact_ids.iter().map(|c| c.as_str()))
+        .collect()
+}
+
 /// The snapshot of the deal's key fields and signals as of `t` (keys in the module doc).
 pub fn state_at(detail: &DealDetail, t: Timestamp, slip_min_days: i64) -> BTreeMap<String, Value> {
     let history = &detail.history;
     let stage_id = history.stage_at(t).map(|s| s.as_str().to_owned());
-    let recent_from = t.as_second().saturating_sub(RECENT_DAYS * DAY);
-    let recent = |at: Timestamp| at.as_second() > recent_from && at <= t;
+    let recent = |at: Timestamp| is_recent(at, t);
 
     let past_close_dates = DealHistory {
         close_dates: history
@@ -55,12 +71,7 @@ pub fn state_at(detail: &DealDetail, t: Timestamp, slip_min_days: i64) -> BTreeM
         ..Default::default()
     };
 
-    let engaged: BTreeSet<&str> = detail
-        .activities
-        .iter()
-        .filter(|a| a.is_two_way() && recent(a.occurred_at))
-        .flat_map(|a| a.contact_ids.iter().map(|c| c.as_str()))
-        .collect();
+    let engaged = engaged_contacts(detail, t);
     let economic_buyer_engaged = detail.stakeholders.iter().any(|s| {
         s.link.role == Some(DealRole::EconomicBuyer) && engaged.contains(s.link.contact_id.as_str())
     });

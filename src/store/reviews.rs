@@ -425,42 +425,24 @@ pub fn draft_for_deal(
     }
 }
 
-/// The deal's most recently signed-off review with its traces.
-///
-/// A review whose row is final is read live, so that outcomes filled in on later syncs show; a
-/// review being amended (its row a draft again) contributes its newest revision snapshot, so
-/// that what was signed off stays visible while the amendment is written. Among those, the one
-/// updated last wins.
+/// The deal's most recently signed-off review with its traces, read live so that outcomes
+/// filled in on later syncs show. A review being amended stays final in its row while the
+/// amendment is written beside it (`save_amendment`), so the final rows are all there is to read.
 pub fn latest_final_for_deal(
     conn: &Connection,
     deal: &DealId,
 ) -> Result<Option<(Review, Vec<DecisionTrace>)>> {
-    let rows: Vec<(String, String)> = conn
-        .prepare_cached("SELECT id, status FROM reviews WHERE deal_id = ?1")?
-        .query_map([deal.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut best: Option<(Review, Vec<DecisionTrace>)> = None;
-    for (id, status) in rows {
-        let candidate = if status == ReviewStatus::Final.as_str() {
-            with_traces(conn, &id)?
-        } else {
-            revisions(conn, &id)?
-                .pop()
-                .map(|rec| (rec.review, rec.traces))
-        };
-        let Some(candidate) = candidate else { continue };
-        let newer = best.as_ref().is_none_or(|(b, _)| {
-            (
-                candidate.0.updated_at,
-                candidate.0.revision,
-                &candidate.0.id,
-            ) > (b.updated_at, b.revision, &b.id)
-        });
-        if newer {
-            best = Some(candidate);
-        }
+    let id: Option<String> = conn
+        .prepare_cached(
+            "SELECT id FROM reviews WHERE deal_id = ?1 AND status = 'final'
+              ORDER BY updated_at DESC, revision DESC, id DESC LIMIT 1",
+        )?
+        .query_row([deal.as_str()], |r| r.get(0))
+        .optional()?;
+    match id {
+        None => Ok(None),
+        Some(id) => with_traces(conn, &id),
     }
-    Ok(best)
 }
 
 /// Every signed-off revision of a review, oldest first.

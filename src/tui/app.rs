@@ -650,14 +650,24 @@ impl App {
         }
     }
 
+    /// True when the last save failed and the user has not yet been told so for this key: then
+    /// says so once, and the same key again goes ahead.
+    fn unsaved_warning(&mut self, key: &str, what: &str) -> bool {
+        let SaveState::Failed(why) = &self.saving else {
+            return false;
+        };
+        if self.confirm_quit {
+            return false;
+        }
+        self.notice = Some(format!(
+            "the last change is NOT saved ({why}); press {key} again to {what} anyway"
+        ));
+        self.confirm_quit = true;
+        true
+    }
+
     fn close_wizard(&mut self) {
-        if let SaveState::Failed(why) = &self.saving
-            && !self.confirm_quit
-        {
-            self.notice = Some(format!(
-                "the last change is NOT saved ({why}); press Esc again to leave anyway"
-            ));
-            self.confirm_quit = true;
+        if self.unsaved_warning("Esc", "leave") {
             return;
         }
         self.confirm_quit = false;
@@ -671,13 +681,7 @@ impl App {
     /// Quits, unless the last change could not be saved: then says so once, and the next `q`
     /// quits anyway.
     fn quit(&mut self) -> Vec<Command> {
-        if let SaveState::Failed(why) = &self.saving
-            && !self.confirm_quit
-        {
-            self.notice = Some(format!(
-                "the last change is NOT saved ({why}); press q again to quit anyway"
-            ));
-            self.confirm_quit = true;
+        if self.unsaved_warning("q", "quit") {
             return Vec::new();
         }
         vec![Command::Quit]

@@ -124,7 +124,7 @@ impl DealScreen {
         let timeline = timeline(&detail, slip_min_days);
         let close_moves = detail.history.close_dates.len().saturating_sub(1);
         let slips = detail.history.slip_count(slip_min_days);
-        let engaged_30d = engaged_within(&detail, now, 30);
+        let engaged_30d = crate::review::snapshot::engaged_contacts(&detail, now).len();
         DealScreen {
             personas,
             days_in_stage: detail.history.days_in_current_stage(now),
@@ -171,21 +171,6 @@ impl DealScreen {
             DealPane::Reviews => self.detail.reviews.len() + self.detail.traces.len(),
         }
     }
-}
-
-/// Contacts on the deal with a two-way activity in the `days` before `now`.
-fn engaged_within(detail: &DealDetail, now: Timestamp, days: i64) -> usize {
-    let mut contacts: Vec<&str> = detail
-        .activities
-        .iter()
-        .filter(|a| {
-            a.is_two_way() && a.occurred_at <= now && days_between(a.occurred_at, now) < days
-        })
-        .flat_map(|a| a.contact_ids.iter().map(|c| c.as_str()))
-        .collect();
-    contacts.sort_unstable();
-    contacts.dedup();
-    contacts.len()
 }
 
 /// Every CRM string of the detail made safe for the terminal. What dealtrace wrote itself

@@ -182,6 +182,8 @@ impl Saver {
     ) -> Saver {
         let (jobs, rx) = std_mpsc::channel::<SaveJob>();
         let thread = std::thread::spawn(move || {
+            // Read once: a final save with write-back composes its note with it.
+            let write_back = write_back.then(crate::domain::Taxonomy::builtin);
             let mut store = None;
             for job in rx {
                 if store.is_none() {
@@ -201,7 +203,7 @@ impl Saver {
                     });
                     continue;
                 };
-                let action = run_job(store, &reviewer, write_back, job);
+                let action = run_job(store, &reviewer, write_back.as_ref(), job);
                 // The receiver is gone only when the UI has quit; the write is done anyway.
                 let _ = tx.send(action);
             }
@@ -256,24 +258,27 @@ fn retry(
     }
 }
 
-/// Saves a final review and, with write-back on, queues its CRM note in the same transaction:
+/// Saves a final review and, with write-back on (`write_back` is then the taxonomy the note's
+/// reasons are named from), queues its CRM note in the same transaction:
 /// a final review without its queued note (or the reverse) can never be left behind.
 fn save_final(
     conn: &rusqlite::Connection,
     review: &Review,
     traces: &[DecisionTrace],
     reviewer: &str,
-    write_back: bool,
+    write_back: Option<&crate::domain::Taxonomy>,
 ) -> std::result::Result<(), store::StoreError> {
     let tx = conn.unchecked_transaction()?;
     store::reviews::finalize(&tx, review, traces, reviewer, review.updated_at)?;
-    if write_back && let Some(deal) = store::deals::get(&tx, &review.deal_id)? {
+    if let Some(taxonomy) = write_back
+        && let Some(deal) = store::deals::get(&tx, &review.deal_id)?
+    {
         crate::crm::writeback::enqueue_review(
             &tx,
             review,
             traces,
             &deal.name,
-            &crate::domain::Taxonomy::builtin(),
+            taxonomy,
             &deal.source,
             review.updated_at,
         )?;
@@ -282,7 +287,12 @@ fn save_final(
     Ok(())
 }
 
-fn run_job(store: &Store, reviewer: &str, write_back: bool, job: SaveJob) -> Action {
+fn run_job(
+    store: &Store,
+    reviewer: &str,
+    write_back: Option<&crate::domain::Taxonomy>,
+    job: SaveJob,
+) -> Action {
     let conn = store.conn();
     let one_line = |e: store::StoreError| crate::cmd::one_line(&eyre!(e));
     match job {

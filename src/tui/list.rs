@@ -170,8 +170,7 @@ impl ListView {
 
     /// Cycles the badge filter through every badge and back to "any".
     pub fn cycle_badge(&mut self) {
-        let all: Vec<Badge> = Badge::ALL.to_vec();
-        self.filter.badge = cycle(self.filter.badge.as_ref(), &all);
+        self.filter.badge = cycle(self.filter.badge.as_ref(), &Badge::ALL);
     }
 
     /// Moves on to the next order, each in its natural direction (amounts and creation

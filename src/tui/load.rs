@@ -37,22 +37,13 @@ pub fn queue(db: &Path, config: &Config, generation: u64) -> Result<QueueLoad> {
     let as_of = demo_as_of.unwrap_or_else(Timestamp::now);
     // The stage history (norms and each deal's stage entry) on a second connection while this
     // one reads the rest: together they take about as long as the longer of the two.
-    let (facts, norms) = std::thread::scope(|scope| {
-        let stages = scope.spawn(|| -> Result<_> {
-            let other = Store::open(db)?;
-            Ok(store::queue::stage_scan(
-                other.conn(),
-                review.stall_quantile,
-            )?)
-        });
-        let facts = store::queue::facts_but_stages(conn, review.slip_min_days);
-        let stages = stages
-            .join()
-            .map_err(|_| eyre!("reading the stage history failed unexpectedly; try again"))?;
-        let (mut facts, stages) = (facts?, stages?);
-        store::queue::with_stage_since(&mut facts, &stages.since);
-        Ok::<_, color_eyre::Report>((facts, stages.norms))
-    })?;
+    let (mut facts, stages) = beside(
+        db,
+        || store::queue::facts_but_stages(conn, review.slip_min_days),
+        |other| store::queue::stage_scan(other, review.stall_quantile),
+    )?;
+    store::queue::with_stage_since(&mut facts, &stages.since);
+    let norms = stages.norms;
     let marks: HashMap<DealId, QueueMark> = facts
         .into_iter()
         .filter_map(|f| {
@@ -93,17 +84,11 @@ fn summaries_in_halves(
         return Ok(store::deals::summaries(conn, ids)?);
     }
     let (first, second) = ids.split_at(ids.len() / 2);
-    let (mut deals, rest) = std::thread::scope(|scope| {
-        let other = scope.spawn(|| -> Result<_> {
-            let store = Store::open(db)?;
-            Ok(store::deals::summaries(store.conn(), second)?)
-        });
-        let mine = store::deals::summaries(conn, first);
-        let theirs = other
-            .join()
-            .map_err(|_| eyre!("reading the queued deals failed unexpectedly; try again"))?;
-        Ok::<_, color_eyre::Report>((mine?, theirs?))
-    })?;
+    let (mut deals, rest) = beside(
+        db,
+        || store::deals::summaries(conn, first),
+        |other| store::deals::summaries(other, second),
+    )?;
     deals.extend(rest);
     deals.sort_by(|a, b| {
         b.created_at
@@ -111,6 +96,30 @@ fn summaries_in_halves(
             .then_with(|| a.id.cmp(&b.id))
     });
     Ok(deals)
+}
+
+/// Runs `here` on this thread and `there` on a second connection to the same cache at the
+/// same time (WAL lets readers share the file), so two independent reads take about as long
+/// as the longer of them.
+fn beside<A, B>(
+    db: &Path,
+    here: impl FnOnce() -> store::Result<A>,
+    there: impl FnOnce(&rusqlite::Connection) -> store::Result<B> + Send,
+) -> Result<(A, B)>
+where
+    B: Send,
+{
+    std::thread::scope(|scope| {
+        let other = scope.spawn(|| -> Result<B> {
+            let store = Store::open(db)?;
+            Ok(there(store.conn())?)
+        });
+        let mine = here();
+        let theirs = other
+            .join()
+            .map_err(|_| eyre!("reading the cache failed unexpectedly; try again"))?;
+        Ok((mine?, theirs?))
+    })
 }
 
 /// Every deal not archived, with the badges the queue step computed.
