@@ -20,6 +20,9 @@ pub struct Config {
     pub review: ReviewConfig,
     /// Terminal UI preferences.
     pub ui: UiConfig,
+    /// Which skills file defines the signals.
+    #[serde(skip_serializing_if = "SkillsConfig::is_default")]
+    pub skills: SkillsConfig,
 }
 
 /// `[cache]`
@@ -157,6 +160,24 @@ impl UiConfig {
             ColorMode::Never => false,
             ColorMode::Auto => no_color.is_none_or(str::is_empty),
         }
+    }
+}
+
+/// `[skills]`
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SkillsConfig {
+    /// The skills file (personas, phrase lists, segments, moderators). A relative path is taken
+    /// from the working directory, like `cache.path`. Default: the built-in
+    /// `assets/skills/default.toml`.
+    pub file: Option<PathBuf>,
+}
+
+impl SkillsConfig {
+    /// Whether nothing is set, so that a serialised default configuration has no empty
+    /// `[skills]` table.
+    fn is_default(&self) -> bool {
+        *self == SkillsConfig::default()
     }
 }
 
@@ -364,6 +385,23 @@ mod tests {
             ..UiConfig::default()
         };
         assert!(always.use_color(Some("1")));
+    }
+
+    #[test]
+    fn skills_file_is_optional_and_checked_strictly() {
+        assert_eq!(parse("").unwrap().skills.file, None);
+        let cfg = parse("[skills]\nfile = \"team-skills.toml\"\n").unwrap();
+        assert_eq!(cfg.skills.file, Some(PathBuf::from("team-skills.toml")));
+        let err = parse("[skills]\npath = \"team-skills.toml\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("config.toml:2:1"), "{err}");
+        assert!(err.contains("path"), "{err}");
+        // A set file survives a round trip; an unset one writes no empty table.
+        let text = toml::to_string(&cfg).unwrap();
+        assert_eq!(parse(&text).unwrap(), cfg);
+        let defaults = toml::to_string(&Config::default()).unwrap();
+        assert!(!defaults.contains("[skills]"), "{defaults}");
     }
 
     #[test]
