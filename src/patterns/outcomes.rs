@@ -172,6 +172,18 @@ pub fn decay(
     t: Timestamp,
     cutoff: Timestamp,
 ) -> Decay {
+    decay_with(history, closing, Some(two_way), t, cutoff)
+}
+
+/// [`decay`], where `two_way` is `None` when the source records no activities at all (a CSV
+/// export of deals only): silence then says nothing, and only closed-lost is an event.
+pub fn decay_with(
+    history: &DealHistory,
+    closing: &ClosingStages,
+    two_way: Option<&[Timestamp]>,
+    t: Timestamp,
+    cutoff: Timestamp,
+) -> Decay {
     let horizon = after_days(t, DECAY_HORIZON_DAYS).min(cutoff);
     let first_after = |stages: &HashSet<StageId>| {
         history
@@ -189,7 +201,7 @@ pub fn decay(
         .flatten()
         .min()
         .unwrap_or(horizon);
-    let stale_at = stale_from(two_way, t, open_until);
+    let stale_at = two_way.and_then(|times| stale_from(times, t, open_until));
     let days = |end: Timestamp| ((end.as_second() - t.as_second()).max(0) / DAY) as u32;
     let events = [(lost_at, true), (stale_at, true), (won_at, false)];
     let first = events

@@ -7,7 +7,8 @@
 //!                  K=a+c                N  = n1+n0
 //! ```
 
-use statrs::distribution::{ChiSquared, ContinuousCDF, Discrete, Hypergeometric};
+use statrs::distribution::{ChiSquared, ContinuousCDF};
+use statrs::function::factorial::ln_binomial;
 
 /// Counts of one exposure against one binary outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,17 +160,44 @@ impl Table2x2 {
         if n1 == 0 || self.n0() == 0 || k == 0 || k == n {
             return 1.0;
         }
-        let Ok(h) = Hypergeometric::new(n, k, n1) else {
-            return 1.0;
-        };
-        let observed = h.pmf(self.a) * (1.0 + 1e-7);
+        // The support can hold thousands of terms on a big population and the miner runs this
+        // for every candidate, so rather than a log-gamma per term, walk outward from the mode
+        // with the pmf's ratio recurrence, relative to the mode's exact value. Terms fall
+        // monotonically away from the mode, so each side stops once the terms are too small to
+        // change the sum. The threshold term P(a) is computed exactly, not by recurrence.
         let low = n1.saturating_sub(n - k);
         let high = n1.min(k);
-        let p: f64 = (low..=high)
-            .map(|x| h.pmf(x))
-            .filter(|&px| px <= observed)
-            .sum();
-        p.min(1.0)
+        let ln_pmf = |x: u64| ln_binomial(k, x) + ln_binomial(n - k, n1 - x) - ln_binomial(n, n1);
+        let mode =
+            (((n1 + 1) as f64 * (k + 1) as f64 / (n + 2) as f64).floor() as u64).clamp(low, high);
+        let ln_mode = ln_pmf(mode);
+        let threshold = (ln_pmf(self.a) - ln_mode).exp() * (1.0 + 1e-7);
+        let (nf, kf, n1f) = (n as f64, k as f64, n1 as f64);
+        // pmf(x + 1) / pmf(x)
+        let up = |x: f64| (n1f - x) * (kf - x) / ((x + 1.0) * (nf - kf - n1f + x + 1.0));
+        let mut sum = if 1.0 <= threshold { 1.0 } else { 0.0 };
+        let negligible = |term: f64, sum: f64| term <= threshold && term < sum * 1e-17;
+        let mut term = 1.0;
+        for x in mode..high {
+            term *= up(x as f64);
+            if term <= threshold {
+                sum += term;
+            }
+            if negligible(term, sum) || term == 0.0 {
+                break;
+            }
+        }
+        term = 1.0;
+        for x in (low..mode).rev() {
+            term /= up(x as f64);
+            if term <= threshold {
+                sum += term;
+            }
+            if negligible(term, sum) || term == 0.0 {
+                break;
+            }
+        }
+        (sum * ln_mode.exp()).min(1.0)
     }
 
     /// Fisher's exact test, one-sided in the direction of a risk (RR > 1): the probability of
@@ -189,15 +217,15 @@ impl Table2x2 {
         if n1 == 0 || self.n0() == 0 || k == 0 || k == n {
             return 1.0;
         }
-        let Ok(h) = Hypergeometric::new(n, k, n1) else {
-            return 1.0;
-        };
+        // Log-binomials per term: statrs' pmf loses precision on populations of thousands.
+        let pmf =
+            |x: u64| (ln_binomial(k, x) + ln_binomial(n - k, n1 - x) - ln_binomial(n, n1)).exp();
         let low = n1.saturating_sub(n - k);
         let high = n1.min(k);
         let p: f64 = if upper {
-            (self.a..=high).map(|x| h.pmf(x)).sum()
+            (self.a..=high).map(pmf).sum()
         } else {
-            (low..=self.a).map(|x| h.pmf(x)).sum()
+            (low..=self.a).map(pmf).sum()
         };
         p.min(1.0)
     }
@@ -277,6 +305,7 @@ mod tests {
     use super::*;
     use crate::patterns::close::assert_close;
     use crate::patterns::z95;
+    use statrs::distribution::{Discrete, Hypergeometric};
 
     /// One row of the spec's 2×2 test vectors.
     struct Vector {
@@ -439,6 +468,71 @@ mod tests {
             }
             let w = t.wilson_p1(z);
             proptest::prop_assert!(0.0 <= w.low && w.low <= w.high && w.high <= 1.0);
+        }
+    }
+
+    /// Fisher's two-sided p summed term by term, each hypergeometric term from log-binomials
+    /// (statrs' `Hypergeometric::pmf` loses all precision on populations of thousands): the
+    /// definition the fast walk must reproduce.
+    fn fisher_by_definition(t: &Table2x2) -> f64 {
+        let (n, k, n1) = (t.n(), t.k(), t.n1());
+        if n1 == 0 || t.n0() == 0 || k == 0 || k == n {
+            return 1.0;
+        }
+        let pmf =
+            |x: u64| (ln_binomial(k, x) + ln_binomial(n - k, n1 - x) - ln_binomial(n, n1)).exp();
+        let observed = pmf(t.a) * (1.0 + 1e-7);
+        let p: f64 = (n1.saturating_sub(n - k)..=n1.min(k))
+            .map(pmf)
+            .filter(|&px| px <= observed)
+            .sum();
+        p.min(1.0)
+    }
+
+    #[test]
+    fn fisher_walk_matches_scipy_on_big_tables() {
+        // scipy.stats.fisher_exact(...).pvalue
+        for (t, want) in [
+            ((0, 500, 40, 9000), 0.27116760380853555),
+            ((7, 382, 327, 382), 1.419916125567212e-66),
+        ] {
+            let t = Table2x2::new(t.0, t.1, t.2, t.3);
+            assert!(
+                ((t.fisher_p() - want) / want).abs() < 1e-9,
+                "{t:?}: {}",
+                t.fisher_p()
+            );
+        }
+    }
+
+    #[test]
+    fn fisher_walk_matches_the_definition_on_big_tables() {
+        for (a, b, c, d) in [
+            (2400, 1600, 3000, 9000),
+            (24, 16, 30, 90),
+            (0, 500, 40, 9000),
+            (500, 0, 40, 9000),
+            (1, 1, 1, 1),
+            (10, 10, 10, 10),
+            (300, 2000, 280, 2100),
+            (1200, 800, 900, 1100),
+        ] {
+            let t = Table2x2::new(a, b, c, d);
+            assert_close(t.fisher_p(), fisher_by_definition(&t), &format!("{t:?}"));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fisher_walk_matches_the_definition(a in 0u64..400, b in 0u64..400, c in 0u64..400, d in 0u64..400) {
+            let t = Table2x2::new(a, b, c, d);
+            let want = fisher_by_definition(&t);
+            let got = t.fisher_p();
+            if want > 1e-250 {
+                proptest::prop_assert!(((got - want) / want).abs() <= 1e-9, "{:?}: {} vs {}", t, got, want);
+            } else {
+                proptest::prop_assert!(got <= 1e-280);
+            }
         }
     }
 }
