@@ -83,6 +83,27 @@ pub enum Command {
         /// The deal's id, as `dealtrace deals list` shows it.
         deal_id: String,
     },
+    /// Mine the team's history for patterns, with honest statistics (ranked table or JSON).
+    Patterns {
+        /// Print JSON: `{ "tested": m, "patterns": [...] , ...}`.
+        #[arg(long)]
+        json: bool,
+        /// Only this outcome: slipped, won, lost, discount_pressure or decay.
+        #[arg(long, value_name = "O")]
+        outcome: Option<String>,
+        /// Only populations about this stage (id or label).
+        #[arg(long, value_name = "S")]
+        stage: Option<String>,
+        /// Fewest exposed (and unexposed) deals a candidate needs to be tested (default 20).
+        #[arg(long, value_name = "N")]
+        min_support: Option<u64>,
+        /// False discovery rate patterns are surfaced at (default 0.10).
+        #[arg(long, value_name = "Q")]
+        fdr: Option<f64>,
+        /// Benjamini–Yekutieli instead of Benjamini–Hochberg (valid under any dependence).
+        #[arg(long)]
+        by: bool,
+    },
     /// What the cache holds: counts per table, date range, last sync.
     Stats {
         /// Print JSON instead of text.

@@ -13,7 +13,10 @@
 //! - [`strata`]: Mantel–Haenszel across strata, and the interaction test behind exceptions;
 //! - [`survival`]: Kaplan–Meier, the log-rank test and the Peto hazard ratio.
 
+pub mod build;
 pub mod cover;
+pub mod dataset;
+pub mod mine;
 pub mod multiple;
 pub mod outcomes;
 pub mod strata;

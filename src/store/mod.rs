@@ -9,6 +9,7 @@ pub mod bulk;
 pub mod companies;
 pub mod deals;
 pub mod detail;
+pub mod facts;
 pub mod lessons;
 pub mod marks;
 pub mod meta;
