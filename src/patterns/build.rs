@@ -233,7 +233,12 @@ pub fn build(
             .iter()
             .map(|m| id_of(&mut accounts, &deals[m.0].company))
             .collect();
-        selectors.retain(|s| !s.cover.is_clear());
+        // A selector true for no unit or for every unit says nothing; kept, its conjunctions
+        // would copy other candidates' tests and inflate m.
+        selectors.retain(|s| {
+            let k = s.cover.count_ones(..);
+            k > 0 && k < n
+        });
         let segments = segments
             .into_iter()
             .filter_map(|name| selectors.iter().position(|s| s.name == name))
@@ -537,7 +542,12 @@ fn outcomes_for(
             });
         asked || cut
     };
-    let named: [(&str, Box<OutcomeFn<'_>>); 4] = [
+    let has_activities = deals.iter().any(|d| !d.activities.is_empty());
+    let stalled = |d: &DealFacts, t: i64| {
+        let times: Vec<jiff::Timestamp> = d.two_way_times().into_iter().map(from_unix).collect();
+        has_activities && outcomes::stalled(&d.history, closing, &times, from_unix(t), w)
+    };
+    let named: [(&str, Box<OutcomeFn<'_>>); 5] = [
         (
             "slipped",
             Box::new(|d: &DealFacts, t| {
@@ -553,6 +563,7 @@ fn outcomes_for(
             Box::new(|d: &DealFacts, t| outcomes::lost(&d.history, closing, from_unix(t), w)),
         ),
         ("discount_pressure", Box::new(pressure)),
+        ("stalled", Box::new(stalled)),
     ];
     named
         .iter()

@@ -830,6 +830,10 @@ fn outcome_words(name: &str) -> (&'static str, &'static str) {
         "won" => ("were won", "as often"),
         "lost" => ("were lost", "as often"),
         "discount_pressure" => ("met discount pressure", "as often"),
+        "stalled" => (
+            "stalled (21 days without a two-way conversation)",
+            "as often",
+        ),
         DECAY => ("went stale or were lost", "as fast"),
         _ => ("had the outcome", "as often"),
     }

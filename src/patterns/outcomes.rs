@@ -221,6 +221,30 @@ pub fn decay_with(
     }
 }
 
+/// `stalled`: while the deal was open, [`STALE_DAYS`] passed without two-way activity, the
+/// silence ending in (T, T + W]. The binary face of the staleness `decay` counts: a team
+/// whose stalled deals are later lost and whose healthy ones are lost quickly shows no
+/// difference in time to decay, yet a large one in how often deals stall.
+pub fn stalled(
+    history: &DealHistory,
+    closing: &ClosingStages,
+    two_way: &[Timestamp],
+    t: Timestamp,
+    window_days: i64,
+) -> bool {
+    let end = after_days(t, window_days);
+    let closed = history
+        .stages
+        .iter()
+        .filter(|c| {
+            (closing.won.contains(&c.stage_id) || closing.lost.contains(&c.stage_id)) && c.at > t
+        })
+        .map(|c| c.at)
+        .min();
+    let open_until = closed.map_or(end, |c| c.min(end));
+    stale_from(two_way, t, open_until).is_some()
+}
+
 /// The first instant after `t` and not after `until` at which [`STALE_DAYS`] have passed with
 /// no two-way activity, counting from `t` and from each activity after it.
 fn stale_from(two_way: &[Timestamp], t: Timestamp, until: Timestamp) -> Option<Timestamp> {
