@@ -262,24 +262,30 @@ pub fn log_rank(exposed: &Group<'_>, unexposed: &Group<'_>) -> Result<LogRank, S
         return Err(SurvivalError::NoInformation);
     }
 
-    let observed = exposed.event_count();
-    let diff = observed as f64 - expected;
-    let chi2 = diff * diff / variance;
-    let dist = ChiSquared::new(1.0).map_err(|e| SurvivalError::Distribution(e.to_string()))?;
-    let ln_hr = diff / variance;
-    let half = z95() / variance.sqrt();
-    Ok(LogRank {
-        observed,
-        expected,
-        variance,
-        chi2,
-        p: dist.sf(chi2),
-        peto: PetoHazardRatio {
-            hr: ln_hr.exp(),
-            lower: (ln_hr - half).exp(),
-            upper: (ln_hr + half).exp(),
-        },
-    })
+    LogRank::from_sums(exposed.event_count(), expected, variance)
+}
+
+impl LogRank {
+    /// χ², p and the Peto HR from O₁, E₁ and V (V > 0).
+    fn from_sums(observed: u64, expected: f64, variance: f64) -> Result<LogRank, SurvivalError> {
+        let diff = observed as f64 - expected;
+        let chi2 = diff * diff / variance;
+        let dist = ChiSquared::new(1.0).map_err(|e| SurvivalError::Distribution(e.to_string()))?;
+        let ln_hr = diff / variance;
+        let half = z95() / variance.sqrt();
+        Ok(LogRank {
+            observed,
+            expected,
+            variance,
+            chi2,
+            p: dist.sf(chi2),
+            peto: PetoHazardRatio {
+                hr: ln_hr.exp(),
+                lower: (ln_hr - half).exp(),
+                upper: (ln_hr + half).exp(),
+            },
+        })
+    }
 }
 
 /// One population's follow-up sorted once, so that the log-rank test of any exposure cover
@@ -381,24 +387,7 @@ impl SurvivalIndex {
         if variance <= 0.0 {
             return Err(SurvivalError::NoInformation);
         }
-        let observed = totals.exposed_events;
-        let diff = observed as f64 - expected;
-        let chi2 = diff * diff / variance;
-        let dist = ChiSquared::new(1.0).map_err(|e| SurvivalError::Distribution(e.to_string()))?;
-        let ln_hr = diff / variance;
-        let half = z95() / variance.sqrt();
-        Ok(LogRank {
-            observed,
-            expected,
-            variance,
-            chi2,
-            p: dist.sf(chi2),
-            peto: PetoHazardRatio {
-                hr: ln_hr.exp(),
-                lower: (ln_hr - half).exp(),
-                upper: (ln_hr + half).exp(),
-            },
-        })
+        LogRank::from_sums(totals.exposed_events, expected, variance)
     }
 
     /// The Kaplan–Meier fit of the units `member` accepts (`None` when there are none).
