@@ -8,34 +8,22 @@
 //! `BENCH_POPULATION`, default the population with the most eligible units; `BENCH_OUTCOME`,
 //! default `won`; `BENCH_PYTHON`, default `/tmp/venv/bin/python`; `BENCH_SKIP_PY=1`).
 
-use dealtrace::cmd::patterns::{Request, dataset, options};
-use dealtrace::demo::{DemoSpec, write_demo};
-use dealtrace::patterns::build::{self, BuildOptions};
+mod common;
+use common::{env_usize, median};
+use dealtrace::cmd::patterns::{self, Request, dataset, options};
 use dealtrace::patterns::cover::Cover;
 use dealtrace::patterns::dataset::{Dataset, Outcome, Population, Selector};
 use dealtrace::patterns::mine::{self, Kind, Options, Run, Support};
 use dealtrace::patterns::outcomes::Exclusions;
 use dealtrace::signals::Skills;
-use dealtrace::store::{self, Store};
+use dealtrace::store::Store;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn secs(d: Duration) -> f64 {
     d.as_secs_f64()
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 fn list(v: &[f64]) -> String {
@@ -53,38 +41,16 @@ fn list(v: &[f64]) -> String {
 
 /// The cache: `BENCH_DB` if set (written once), else a fresh one in `dir`.
 fn cache(deals: usize, dir: &Path) -> PathBuf {
-    let path = std::env::var_os("BENCH_DB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| dir.join(format!("bench-mining-{deals}.sqlite")));
-    if !path.exists() {
-        eprintln!("writing a {deals}-deal demo cache at {} …", path.display());
-        let t = Instant::now();
-        let mut store = Store::open(&path).expect("open the bench cache");
-        let spec = DemoSpec {
-            deals,
-            seed: 42,
-            as_of: DemoSpec::default_as_of(),
-        };
-        write_demo(&mut store, &spec).expect("write the demo");
-        eprintln!("demo written in {:.1} s", secs(t.elapsed()));
-    }
-    path
+    common::demo_cache(deals, &dir.join(format!("bench-mining-{deals}.sqlite")))
 }
 
 /// `dataset()`'s two steps, timed apart: reading the facts, then building the populations.
 fn load_and_build(store: &Store, skills: &Skills) -> (Duration, Duration, Dataset) {
-    let conn = store.conn();
     let t = Instant::now();
-    let facts = store::facts::load(conn, skills).expect("load facts");
-    let pipelines = store::pipelines::all(conn).expect("pipelines");
-    let cutoff = match store::meta::get_instant(conn, store::meta::keys::DEMO_AS_OF).expect("meta")
-    {
-        Some(t) => t.as_second(),
-        None => build::newest_fact(&facts),
-    };
+    let source = patterns::source(store, skills).expect("read the cache");
     let load = t.elapsed();
     let t = Instant::now();
-    let data = build::build(&facts, &pipelines, skills, &BuildOptions::at(cutoff));
+    let data = patterns::build_dataset(&source, skills);
     (load, t.elapsed(), data)
 }
 

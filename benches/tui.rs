@@ -5,8 +5,10 @@
 //! `cargo bench --bench tui` (env: `BENCH_DEALS`, default 100000; `BENCH_RUNS`, default 5;
 //! `BENCH_DB` to reuse a cache). The cache is a demo history written once per cache path.
 
+mod common;
+use common::{env_usize, median};
 use dealtrace::config::Config;
-use dealtrace::demo::{DemoSpec, write_demo};
+use dealtrace::demo::DemoSpec;
 use dealtrace::store::Store;
 use dealtrace::tui::action::Action;
 use dealtrace::tui::app::App;
@@ -19,30 +21,11 @@ use std::time::{Duration, Instant};
 const WIDTH: u16 = 160;
 const HEIGHT: u16 = 48;
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn cache(deals: usize) -> PathBuf {
-    let path = std::env::var_os("BENCH_DB")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-tui-{deals}.sqlite"))
-        });
-    if !path.exists() {
-        eprintln!("writing a {deals}-deal demo cache at {} …", path.display());
-        let mut store = Store::open(&path).expect("open the bench cache");
-        let spec = DemoSpec {
-            deals,
-            seed: 42,
-            as_of: DemoSpec::default_as_of(),
-        };
-        write_demo(&mut store, &spec).expect("write the demo");
-    }
-    path
+    common::demo_cache(
+        deals,
+        &PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("bench-tui-{deals}.sqlite")),
+    )
 }
 
 fn draw(terminal: &mut Terminal<TestBackend>, app: &App) {
@@ -130,11 +113,6 @@ fn peak_rss_mb() -> f64 {
 
 fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
-}
-
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(f64::total_cmp);
-    v[v.len() / 2]
 }
 
 /// Where loading spends its time, once (for finding the next lever, not a figure to report).

@@ -84,32 +84,36 @@ pub enum Command {
         deal_id: String,
     },
     /// Mine the team's history for patterns, with honest statistics (ranked table or JSON).
-    Patterns {
-        /// Print JSON: `{ "tested": m, "patterns": [...] , ...}`.
-        #[arg(long)]
-        json: bool,
-        /// Only this outcome: slipped, won, lost, discount_pressure or decay.
-        #[arg(long, value_name = "O")]
-        outcome: Option<String>,
-        /// Only populations about this stage (id or label).
-        #[arg(long, value_name = "S")]
-        stage: Option<String>,
-        /// Fewest exposed (and unexposed) deals a candidate needs to be tested (default 20).
-        #[arg(long, value_name = "N")]
-        min_support: Option<u64>,
-        /// False discovery rate patterns are surfaced at (default 0.10).
-        #[arg(long, value_name = "Q")]
-        fdr: Option<f64>,
-        /// Benjamini–Yekutieli instead of Benjamini–Hochberg (valid under any dependence).
-        #[arg(long)]
-        by: bool,
-    },
+    Patterns(PatternsArgs),
     /// What the cache holds: counts per table, date range, last sync.
     Stats {
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `dealtrace patterns`
+#[derive(Debug, Clone, Default, Args)]
+pub struct PatternsArgs {
+    /// Print JSON: `{ "tested": m, "patterns": [...] , ...}`.
+    #[arg(long)]
+    pub json: bool,
+    /// Only this outcome: slipped, won, lost, discount_pressure, stalled or decay.
+    #[arg(long, value_name = "O")]
+    pub outcome: Option<String>,
+    /// Only populations about this stage (id or label).
+    #[arg(long, value_name = "S")]
+    pub stage: Option<String>,
+    /// Fewest exposed (and unexposed) deals a candidate needs to be tested (default 20).
+    #[arg(long, value_name = "N")]
+    pub min_support: Option<u64>,
+    /// False discovery rate patterns are surfaced at (default 0.10).
+    #[arg(long, value_name = "Q")]
+    pub fdr: Option<f64>,
+    /// Benjamini–Yekutieli instead of Benjamini–Hochberg (valid under any dependence).
+    #[arg(long)]
+    pub by: bool,
 }
 
 /// `dealtrace demo`

@@ -167,6 +167,22 @@ pub mod planted {
     /// No deal stays in Proposal longer than this many days.
     pub const PROPOSAL_MAX_DAYS: i64 = 90;
 
+    /// The deal properties drawn independently of everything and read by nothing.
+    pub const NULL_DEAL_PROPERTIES: [&str; 10] = [
+        "lead_source",
+        "deal_type",
+        "product_line",
+        "contract_term",
+        "billing_frequency",
+        "partner_involved",
+        "trial_requested",
+        "campaign",
+        "sdr_sourced",
+        "payment_terms",
+    ];
+    /// The company properties drawn independently of everything and read by nothing.
+    pub const NULL_COMPANY_PROPERTIES: [&str; 2] = ["region", "ownership"];
+
     /// Pattern 1: prevalence of single-threaded deals at Demo.
     pub const P_SINGLE_THREADED: f64 = 0.35;
     /// Pattern 1: P(slip in the window) when single-threaded.

@@ -513,18 +513,7 @@ fn null_attributes_have_no_effect() {
         assert_rate(&format!("slip | lead source {source}"), *counts, pooled);
     }
     // Win rate after Demo by every null deal property, over pattern 2's units.
-    for property in [
-        "lead_source",
-        "deal_type",
-        "product_line",
-        "contract_term",
-        "billing_frequency",
-        "partner_involved",
-        "trial_requested",
-        "campaign",
-        "sdr_sourced",
-        "payment_terms",
-    ] {
+    for property in planted::NULL_DEAL_PROPERTIES {
         let sql = format!(
             "WITH {units}
              SELECT p.value, COUNT(*), SUM(d.is_won) FROM units u

@@ -114,15 +114,8 @@ pub fn run(cli: Cli) -> Result<()> {
                 ExportCommand::Reviews { format } => export::reviews(&store, format),
             }
         }
-        Some(Command::Patterns {
-            json,
-            outcome,
-            stage,
-            min_support,
-            fdr,
-            by,
-        }) => {
-            if let Some(q) = fdr.filter(|q| !(*q > 0.0 && *q < 1.0)) {
+        Some(Command::Patterns(request)) => {
+            if let Some(q) = request.fdr.filter(|q| !(*q > 0.0 && *q < 1.0)) {
                 return Err(eyre!(
                     "--fdr must be between 0 and 1 (got {q}); 0.10 is the default"
                 ));
@@ -131,14 +124,6 @@ pub fn run(cli: Cli) -> Result<()> {
             let skills = crate::signals::Skills::from_config(&config).map_err(|e| {
                 eyre!("{e}; fix the skills file or remove [skills] file from the config")
             })?;
-            let request = patterns::Request {
-                json,
-                outcome,
-                stage,
-                min_support,
-                fdr,
-                by,
-            };
             patterns::print(&store, &skills, &request)
         }
         Some(Command::Stats { json }) => {

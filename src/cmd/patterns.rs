@@ -1,32 +1,20 @@
 //! `dealtrace patterns`: mine the cache and print the ranked patterns.
 
+use crate::domain::Pipeline;
 use crate::domain::time::rfc3339;
 use crate::patterns::build::{self, BuildOptions};
 use crate::patterns::dataset::Dataset;
 use crate::patterns::mine::{self, Insufficient, ModeratorSpec, Options, Pattern, Run};
 use crate::patterns::multiple::FdrMethod;
 use crate::signals::Skills;
+use crate::signals::facts::DealFacts;
 use crate::store::{self, Store};
 use color_eyre::eyre::{Result, WrapErr};
 use serde::Serialize;
 use std::io::Write;
 
-/// What `patterns` was asked for.
-#[derive(Debug, Clone, Default)]
-pub struct Request {
-    /// Print JSON.
-    pub json: bool,
-    /// Only this outcome.
-    pub outcome: Option<String>,
-    /// Only this stage.
-    pub stage: Option<String>,
-    /// Minimum exposed and unexposed units.
-    pub min_support: Option<u64>,
-    /// FDR level.
-    pub fdr: Option<f64>,
-    /// Benjamini–Yekutieli instead of BH.
-    pub by: bool,
-}
+/// What `patterns` was asked for: the command line's arguments.
+pub type Request = crate::cli::PatternsArgs;
 
 /// The miner's options from a request and the skills.
 pub fn options(request: &Request, skills: &Skills) -> Options {
@@ -56,22 +44,45 @@ pub fn options(request: &Request, skills: &Skills) -> Options {
     o
 }
 
-/// Reads the cache into the miner's dataset: the demo's "now" is the cutoff of a demo cache,
-/// else the newest fact.
-pub fn dataset(store: &Store, skills: &Skills) -> Result<Dataset> {
+/// What the dataset is built from: every deal's facts, the pipelines and the cutoff.
+pub struct Source {
+    /// Every live deal's history.
+    pub deals: Vec<DealFacts>,
+    /// Pipelines (which stages are open, won, lost).
+    pub pipelines: Vec<Pipeline>,
+    /// The data cutoff (Unix seconds): the demo's "now" in a demo cache, else the newest fact.
+    pub cutoff: i64,
+}
+
+/// Reads what the dataset is built from.
+pub fn source(store: &Store, skills: &Skills) -> Result<Source> {
     let conn = store.conn();
-    let facts = store::facts::load(conn, skills).wrap_err("reading the deals' history")?;
+    let deals = store::facts::load(conn, skills).wrap_err("reading the deals' history")?;
     let pipelines = store::pipelines::all(conn)?;
     let cutoff = match store::meta::get_instant(conn, store::meta::keys::DEMO_AS_OF)? {
         Some(t) => t.as_second(),
-        None => build::newest_fact(&facts),
+        None => build::newest_fact(&deals),
     };
-    Ok(build::build(
-        &facts,
-        &pipelines,
+    Ok(Source {
+        deals,
+        pipelines,
+        cutoff,
+    })
+}
+
+/// The miner's dataset from a source.
+pub fn build_dataset(source: &Source, skills: &Skills) -> Dataset {
+    build::build(
+        &source.deals,
+        &source.pipelines,
         skills,
-        &BuildOptions::at(cutoff),
-    ))
+        &BuildOptions::at(source.cutoff),
+    )
+}
+
+/// Reads the cache into the miner's dataset.
+pub fn dataset(store: &Store, skills: &Skills) -> Result<Dataset> {
+    Ok(build_dataset(&source(store, skills)?, skills))
 }
 
 #[derive(Serialize)]

@@ -9,10 +9,11 @@ use super::outcomes::{self, ClosingStages, Exclusions};
 use super::survival::SurvivalIndex;
 use crate::domain::time::{DAY, from_unix};
 use crate::domain::{Pipeline, StageId};
+use crate::signals::Skills;
 use crate::signals::asof::{SignalParams, SignalsAt, signals_at};
 use crate::signals::facts::DealFacts;
 use crate::signals::skills::phrase_list_ids;
-use crate::signals::{SegmentSource, Skills};
+use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 /// Landmark of the "during the stage" exposures, in days (§5.1).
@@ -124,7 +125,15 @@ pub fn build(
             .collect(),
         slip_min_days: options.slip_min_days,
     };
-    let has_activities = deals.iter().any(|d| !d.activities.is_empty());
+    // Each deal's two-way instants, once for every population; `None` when the source records
+    // no activities at all, so that silence says nothing (decay is then closed-lost only).
+    let two_way: Option<Vec<Vec<Timestamp>>> =
+        deals.iter().any(|d| !d.activities.is_empty()).then(|| {
+            deals
+                .iter()
+                .map(|d| d.two_way_times().into_iter().map(from_unix).collect())
+                .collect()
+        });
     let mut owners: HashMap<String, u32> = HashMap::new();
     let mut accounts: HashMap<String, u32> = HashMap::new();
     let id_of = |map: &mut HashMap<String, u32>, key: &Option<String>| match key {
@@ -186,19 +195,23 @@ pub fn build(
             .collect();
         let (mut selectors, segments, mut confounders) =
             selectors_for(ctx, deals, &members, &signals, skills);
-        let moderators = moderators_for(ctx, &signals, skills, &selectors);
-        let outcomes = outcomes_for(deals, &members, &closing, skills, options);
+        let moderators = moderators_for(&signals, skills, &selectors);
+        let outcomes = outcomes_for(
+            deals,
+            two_way.as_deref(),
+            &members,
+            &closing,
+            skills,
+            options,
+        );
         let follow = {
             let mut durations = Vec::with_capacity(n);
             let mut events = Vec::with_capacity(n);
             for &(di, t, _) in &members {
-                let d = &deals[di];
-                let times: Vec<jiff::Timestamp> =
-                    d.two_way_times().into_iter().map(from_unix).collect();
                 let decay = outcomes::decay_with(
-                    &d.history,
+                    &deals[di].history,
                     &closing,
-                    has_activities.then_some(times.as_slice()),
+                    two_way.as_ref().map(|times| times[di].as_slice()),
                     from_unix(t),
                     from_unix(options.cutoff),
                 );
@@ -442,7 +455,6 @@ fn selectors_for(
                 cover: cover_of(n, |u| values[u] == Some(value)),
             });
         }
-        let _ = SegmentSource::Company;
     }
     (out, segments, confounders)
 }
@@ -461,12 +473,7 @@ pub fn tertile_cuts(values: &[f64]) -> (f64, f64) {
 }
 
 /// Covers of moderator signals that are not candidates in this context.
-fn moderators_for(
-    ctx: &Context,
-    signals: &[SignalsAt],
-    skills: &Skills,
-    selectors: &[Selector],
-) -> Vec<Selector> {
+fn moderators_for(signals: &[SignalsAt], skills: &Skills, selectors: &[Selector]) -> Vec<Selector> {
     let n = signals.len();
     let mut out = Vec::new();
     for m in skills.moderators() {
@@ -506,15 +513,15 @@ fn moderators_for(
             });
         }
     }
-    let _ = ctx;
     out
 }
 
 /// Whether a deal's outcome happened in the window after T.
-type OutcomeFn<'a> = dyn Fn(&DealFacts, i64) -> bool + 'a;
+type OutcomeFn<'a> = dyn Fn(&DealFacts, &[Timestamp], i64) -> bool + 'a;
 
 fn outcomes_for(
     deals: &[DealFacts],
+    two_way: Option<&[Vec<Timestamp>]>,
     members: &[(usize, i64, i64)],
     closing: &ClosingStages,
     skills: &Skills,
@@ -524,7 +531,7 @@ fn outcomes_for(
     let w = options.window_days;
     let discount = skills.phrase_list(phrase_list_ids::DISCOUNT);
     let in_window = |at: i64, t: i64| at > t && at <= t + w * DAY;
-    let pressure = |d: &DealFacts, t: i64| {
+    let pressure = |d: &DealFacts, _: &[Timestamp], t: i64| {
         let asked = discount.is_some_and(|i| {
             d.activities
                 .iter()
@@ -542,25 +549,28 @@ fn outcomes_for(
             });
         asked || cut
     };
-    let has_activities = deals.iter().any(|d| !d.activities.is_empty());
-    let stalled = |d: &DealFacts, t: i64| {
-        let times: Vec<jiff::Timestamp> = d.two_way_times().into_iter().map(from_unix).collect();
-        has_activities && outcomes::stalled(&d.history, closing, &times, from_unix(t), w)
+    // Without activity data silence is unknown, never "stalled".
+    let stalled = |d: &DealFacts, times: &[Timestamp], t: i64| {
+        two_way.is_some() && outcomes::stalled(&d.history, closing, times, from_unix(t), w)
     };
     let named: [(&str, Box<OutcomeFn<'_>>); 5] = [
         (
             "slipped",
-            Box::new(|d: &DealFacts, t| {
+            Box::new(|d: &DealFacts, _: &[Timestamp], t| {
                 outcomes::slipped(&d.history, from_unix(t), w, options.slip_min_days)
             }),
         ),
         (
             "won",
-            Box::new(|d: &DealFacts, t| outcomes::won(&d.history, closing, from_unix(t), w)),
+            Box::new(|d: &DealFacts, _: &[Timestamp], t| {
+                outcomes::won(&d.history, closing, from_unix(t), w)
+            }),
         ),
         (
             "lost",
-            Box::new(|d: &DealFacts, t| outcomes::lost(&d.history, closing, from_unix(t), w)),
+            Box::new(|d: &DealFacts, _: &[Timestamp], t| {
+                outcomes::lost(&d.history, closing, from_unix(t), w)
+            }),
         ),
         ("discount_pressure", Box::new(pressure)),
         ("stalled", Box::new(stalled)),
@@ -569,7 +579,11 @@ fn outcomes_for(
         .iter()
         .map(|(name, f)| Outcome {
             name: (*name).to_owned(),
-            cover: cover_of(n, |u| f(&deals[members[u].0], members[u].1)),
+            cover: cover_of(n, |u| {
+                let di = members[u].0;
+                let times = two_way.map_or(&[][..], |all| all[di].as_slice());
+                f(&deals[di], times, members[u].1)
+            }),
         })
         .collect()
 }

@@ -11,7 +11,7 @@ use super::strata::{
     ConfoundingFlags, Interaction, Stratum, interaction_test, katz_rr, mantel_haenszel_rr,
 };
 use super::survival::{KaplanMeier, LogRank};
-use super::table::{RelativeRisk, Table2x2};
+use super::table::Table2x2;
 use super::{surface, z95};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -352,10 +352,22 @@ struct Found {
     insufficient_count: usize,
 }
 
+/// One outcome within a population: P ∧ Y, its event count K and the margin gate.
+struct PreparedOutcome {
+    /// Index into the population's outcomes.
+    index: usize,
+    /// Eligible units with the event.
+    cover: Cover,
+    /// K.
+    events: u64,
+    /// Which family-level gate fails, if one does.
+    gate: Option<&'static str>,
+}
+
 /// Per population: the eligible cover, and per outcome P ∧ Y with its margin check.
 struct Prepared {
     keep: bool,
-    outcomes: Vec<(usize, Cover, Option<&'static str>)>,
+    outcomes: Vec<PreparedOutcome>,
     n: u64,
     /// Per selector: units in the eligible population, and per prepared outcome its events
     /// there — the margins of the productive test's sub-tables.
@@ -368,22 +380,27 @@ fn prepare(pop: &Population, options: &Options) -> Prepared {
     });
     let n = pop.eligible.count_ones(..) as u64;
     let s = options.support;
-    let outcomes: Vec<(usize, Cover, Option<&'static str>)> = pop
+    let outcomes: Vec<PreparedOutcome> = pop
         .outcomes
         .iter()
         .enumerate()
         .filter(|(_, o)| options.outcome.as_deref().is_none_or(|want| want == o.name))
         .map(|(i, o)| {
-            let py = cover::both(&o.cover, &pop.eligible);
-            let k = py.count_ones(..) as u64;
+            let cover = cover::both(&o.cover, &pop.eligible);
+            let events = cover.count_ones(..) as u64;
             let gate = if n < s.population {
                 Some("population")
-            } else if k < s.margin || n - k < s.margin {
+            } else if events < s.margin || n - events < s.margin {
                 Some("outcome margin")
             } else {
                 None
             };
-            (i, py, gate)
+            PreparedOutcome {
+                index: i,
+                cover,
+                events,
+                gate,
+            }
         })
         .collect();
     let single = pop
@@ -393,7 +410,7 @@ fn prepare(pop: &Population, options: &Options) -> Prepared {
             let units = count2(&sel.cover, &pop.eligible);
             let events = outcomes
                 .iter()
-                .map(|(_, py, _)| count2(&sel.cover, py))
+                .map(|o| count2(&sel.cover, &o.cover))
                 .collect();
             (units, events)
         })
@@ -601,11 +618,13 @@ fn risk_job(
     let a_sel = &pop.selectors[first];
     let n = prep.n;
     let group_ok = |n1: u64| n1 >= s.group && n.saturating_sub(n1) >= s.group;
-    // Depth 1.
-    let n1 = count2(&a_sel.cover, eligible);
-    for (oi, py, gate) in &prep.outcomes {
-        let name = &pop.outcomes[*oi].name;
-        let reason = gate.or((!group_ok(n1)).then_some("exposed or unexposed group"));
+    // Depth 1: the counts were taken once per selector in `prepare`.
+    let n1 = prep.single[first].0;
+    for (slot, o) in prep.outcomes.iter().enumerate() {
+        let name = &pop.outcomes[o.index].name;
+        let reason = o
+            .gate
+            .or((!group_ok(n1)).then_some("exposed or unexposed group"));
         if let Some(reason) = reason {
             found.insufficient_count += 1;
             found.insufficient.push(Insufficient {
@@ -616,12 +635,11 @@ fn risk_job(
             });
             continue;
         }
-        let a = count2(&a_sel.cover, py);
-        let k = py.count_ones(..) as u64;
+        let (a, k) = (prep.single[first].1[slot], o.events);
         let table = Table2x2::new(a, n1 - a, k - a, (n - n1) - (k - a));
         found
             .tests
-            .push(binary_test(Kind::Risk, pi, *oi, vec![first], table));
+            .push(binary_test(Kind::Risk, pi, o.index, vec![first], table));
     }
     if options.depth < 2 {
         return found;
@@ -632,13 +650,12 @@ fn risk_job(
             continue;
         }
         let n1 = count3(&a_sel.cover, &b_sel.cover, eligible);
-        for (slot, (oi, py, gate)) in prep.outcomes.iter().enumerate() {
-            if gate.is_some() || !group_ok(n1) {
+        for (slot, o) in prep.outcomes.iter().enumerate() {
+            if o.gate.is_some() || !group_ok(n1) {
                 found.insufficient_count += 1;
                 continue;
             }
-            let a = count3(&a_sel.cover, &b_sel.cover, py);
-            let k = py.count_ones(..) as u64;
+            let (a, k) = (count3(&a_sel.cover, &b_sel.cover, &o.cover), o.events);
             let table = Table2x2::new(a, n1 - a, k - a, (n - n1) - (k - a));
             // Webb's productive test, from counts already at hand: within each parent, the
             // other selector against its absence.
@@ -649,7 +666,7 @@ fn risk_job(
                 let same_side = t.n0() > 0 && (t.p1() > t.p0()) == risk && t.p1() != t.p0();
                 (t.fisher_p(), same_side)
             };
-            let mut test = binary_test(Kind::Risk, pi, *oi, vec![first, second], table);
+            let mut test = binary_test(Kind::Risk, pi, o.index, vec![first, second], table);
             test.within = Some([within(first), within(second)]);
             found.tests.push(test);
         }
@@ -669,8 +686,8 @@ fn segment_job(
     let g = &pop.selectors[segment];
     let within = cover::both(&g.cover, &pop.eligible);
     let n = within.count_ones(..) as u64;
-    for (oi, py, _) in &prep.outcomes {
-        let pyg = cover::both(py, &g.cover);
+    for o in &prep.outcomes {
+        let pyg = cover::both(&o.cover, &g.cover);
         let k = pyg.count_ones(..) as u64;
         let margin_ok = n >= s.population && k >= s.margin && n - k >= s.margin;
         for (si, sel) in pop.selectors.iter().enumerate() {
@@ -684,7 +701,7 @@ fn segment_job(
             }
             let a = count2(&sel.cover, &pyg);
             let table = Table2x2::new(a, n1 - a, k - a, (n - n1) - (k - a));
-            let mut test = binary_test(Kind::Segment, pi, *oi, vec![si], table);
+            let mut test = binary_test(Kind::Segment, pi, o.index, vec![si], table);
             test.segment = Some(segment);
             found.tests.push(test);
         }
@@ -759,25 +776,31 @@ fn exception_job(
     let with_m = cover::both(&m.cover, &pop.eligible);
     let mut without_m = pop.eligible.clone();
     without_m.difference_with(&m.cover);
+    let (with_m_units, without_m_units) = (
+        with_m.count_ones(..) as u64,
+        without_m.count_ones(..) as u64,
+    );
     for (si, e) in pop.selectors.iter().enumerate() {
         if e.attribute == m.attribute
             || (!spec.exposures.is_empty() && !spec.exposures.contains(&e.name))
         {
             continue;
         }
+        let (exposed_with, exposed_without) =
+            (count2(&e.cover, &with_m), count2(&e.cover, &without_m));
         let cells = [
-            count2(&e.cover, &with_m),
-            with_m.count_ones(..) as u64 - count2(&e.cover, &with_m),
-            count2(&e.cover, &without_m),
-            without_m.count_ones(..) as u64 - count2(&e.cover, &without_m),
+            exposed_with,
+            with_m_units - exposed_with,
+            exposed_without,
+            without_m_units - exposed_without,
         ];
-        for (oi, py, gate) in &prep.outcomes {
-            if gate.is_some() || cells.iter().any(|&c| c < s.cell) {
+        for o in &prep.outcomes {
+            if o.gate.is_some() || cells.iter().any(|&c| c < s.cell) {
                 found.insufficient_count += 1;
                 continue;
             }
-            let main = cover::table(&e.cover, py, &without_m);
-            let other = cover::table(&e.cover, py, &with_m);
+            let main = cover::table(&e.cover, &o.cover, &without_m);
+            let other = cover::table(&e.cover, &o.cover, &with_m);
             let Ok(test) = interaction_test(stratum(&main), stratum(&other)) else {
                 found.insufficient_count += 1;
                 continue;
@@ -786,7 +809,7 @@ fn exception_job(
                 kind: Kind::Exception,
                 population: pi,
                 segment: None,
-                outcome: Some(*oi),
+                outcome: Some(o.index),
                 condition: vec![si],
                 moderator: Some(mi),
                 table: main,
@@ -897,8 +920,8 @@ fn percent(x: u64, n: u64) -> String {
 /// Applies §5.5–5.11 to the tested candidates.
 fn surface_run(data: &Dataset, options: &Options, run: &mut Run) {
     let z = z95();
-    let mut candidates: Vec<Pattern> = Vec::new();
-    let mut covers: Vec<Cover> = Vec::new();
+    let mut late = LateCache::default();
+    let mut candidates: Vec<(Pattern, Cover)> = Vec::new();
     let mut set_aside = Vec::new();
     for test in &run.tests {
         if test.q > options.fdr {
@@ -906,7 +929,7 @@ fn surface_run(data: &Dataset, options: &Options, run: &mut Run) {
         }
         let pop = &data.populations[test.population];
         let made = match test.kind {
-            Kind::Risk | Kind::Segment => risk_pattern(pop, test, run.tested, options, z),
+            Kind::Risk | Kind::Segment => risk_pattern(pop, test, run.tested, options, &mut late),
             Kind::Survival => survival_pattern(pop, test, run.tested),
             Kind::Exception => exception_pattern(pop, test, run.tested_exceptions, options, z),
         };
@@ -916,33 +939,28 @@ fn surface_run(data: &Dataset, options: &Options, run: &mut Run) {
         if pattern.flags.iter().any(|f| f == "simpson_reversal") {
             set_aside.push(pattern);
         } else {
-            candidates.push(pattern);
-            covers.push(exposed);
+            candidates.push((pattern, exposed));
         }
     }
-    let mut order: Vec<usize> = (0..candidates.len()).collect();
-    order.sort_by(|&i, &j| rank_cmp(&candidates[i], &candidates[j]));
+    candidates.sort_by(|a, b| rank_cmp(&a.0, &b.0));
     // Cover redundancy (§5.6): within the same population, segment and outcome, a pattern
     // whose exposed units overlap a better-ranked one's by Jaccard ≥ 0.8 is set aside.
-    let mut kept: Vec<usize> = Vec::new();
-    for i in order {
-        let same_context = |j: &usize| {
-            let (a, b) = (&candidates[i], &candidates[*j]);
-            a.population == b.population && a.outcome == b.outcome && a.kind == b.kind
-        };
-        let redundant = kept
-            .iter()
-            .filter(|j| same_context(j))
-            .any(|&j| cover::jaccard(&covers[i], &covers[j]) >= cover::REDUNDANT_JACCARD);
+    let mut kept: Vec<(Pattern, Cover)> = Vec::new();
+    for (mut pattern, exposed) in candidates {
+        let redundant = kept.iter().any(|(better, cover)| {
+            better.population == pattern.population
+                && better.outcome == pattern.outcome
+                && better.kind == pattern.kind
+                && cover::jaccard(&exposed, cover) >= cover::REDUNDANT_JACCARD
+        });
         if redundant {
-            let mut p = candidates[i].clone();
-            p.flags.push("redundant".to_owned());
-            set_aside.push(p);
+            pattern.flags.push("redundant".to_owned());
+            set_aside.push(pattern);
         } else {
-            kept.push(i);
+            kept.push((pattern, exposed));
         }
     }
-    run.patterns = kept.into_iter().map(|i| candidates[i].clone()).collect();
+    run.patterns = kept.into_iter().map(|(p, _)| p).collect();
     set_aside.sort_by(rank_cmp);
     run.set_aside = set_aside;
 }
@@ -988,13 +1006,27 @@ fn pattern_key(kind: Kind, pop: &PopulationRef, outcome: &str, condition: &[Stri
     )
 }
 
+/// The latest 30% of each (population, segment) by index time, for the replication badge:
+/// the same for every pattern there, so computed once, and only when a pattern needs it.
+#[derive(Default)]
+struct LateCache(HashMap<(usize, Option<usize>), Cover>);
+
+impl LateCache {
+    fn get(&mut self, pop: &Population, test: &Test, within: &Cover) -> &Cover {
+        self.0
+            .entry((test.population, test.segment))
+            .or_insert_with(|| cover::latest_share(within, &pop.index_times, 0.3))
+    }
+}
+
 fn risk_pattern(
     pop: &Population,
     test: &Test,
     tested: usize,
     options: &Options,
-    z: f64,
+    late: &mut LateCache,
 ) -> Option<(Pattern, Cover)> {
+    let z = z95();
     let table = test.table;
     let rr = table.relative_risk(z)?;
     let rd = table.risk_difference(z)?;
@@ -1061,8 +1093,8 @@ fn risk_pattern(
     if let Some(who) = concentrated(pop, &exposed, &outcome.cover, &within) {
         flags.push(format!("concentrated:{who}"));
     }
-    let late = cover::latest_share(&within, &pop.index_times, 0.3);
-    let replicated = cover::replicated(&exposed, &outcome.cover, &within, &late);
+    let late = late.get(pop, test, &within);
+    let replicated = cover::replicated(&exposed, &outcome.cover, &within, late);
     match replicated {
         Some(true) => flags.push("replicated".to_owned()),
         Some(false) => flags.push("not_replicated".to_owned()),
@@ -1366,9 +1398,4 @@ fn exception_pattern(
         survival: None,
     };
     Some((pattern, e.cover.clone()))
-}
-
-/// Convenience for tests: the relative risk of a tested table.
-pub fn relative_risk(test: &Test) -> Option<RelativeRisk> {
-    test.table.relative_risk(z95())
 }

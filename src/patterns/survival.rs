@@ -234,35 +234,11 @@ pub struct LogRank {
 /// Errors with [`SurvivalError::NoInformation`] when V = 0 — no events at all (e.g. everyone
 /// censored), or events only while a single unit was at risk — since χ² and the HR divide by V.
 pub fn log_rank(exposed: &Group<'_>, unexposed: &Group<'_>) -> Result<LogRank, SurvivalError> {
-    // Tag each unit with its group, pool, and sweep the pooled distinct event times once.
-    let mut pooled: Vec<(u32, bool, bool)> = exposed
-        .sorted()
-        .into_iter()
-        .map(|(t, e)| (t, e, true))
-        .chain(unexposed.sorted().into_iter().map(|(t, e)| (t, e, false)))
-        .collect();
-    pooled.sort_unstable_by_key(|(t, _, _)| *t);
-
-    let (mut n, mut n1) = (pooled.len() as u64, exposed.units() as u64);
-    let (mut expected, mut variance) = (0.0, 0.0);
-    for tied in pooled.chunk_by(|x, y| x.0 == y.0) {
-        let d = tied.iter().filter(|(_, e, _)| *e).count() as u64;
-        if d > 0 {
-            let (nf, n1f, df) = (n as f64, n1 as f64, d as f64);
-            let share = n1f / nf;
-            expected += df * share;
-            if n > 1 {
-                variance += df * share * (1.0 - share) * (nf - df) / (nf - 1.0);
-            }
-        }
-        n -= tied.len() as u64;
-        n1 -= tied.iter().filter(|(_, _, g)| *g).count() as u64;
-    }
-    if variance <= 0.0 {
-        return Err(SurvivalError::NoInformation);
-    }
-
-    LogRank::from_sums(exposed.event_count(), expected, variance)
+    // Pool both groups, exposed first, and run the one sweep the miner uses.
+    let n1 = exposed.units();
+    let durations = [exposed.durations, unexposed.durations].concat();
+    let events = [exposed.events, unexposed.events].concat();
+    SurvivalIndex::new(durations, events)?.log_rank(|_| true, |i| i < n1)
 }
 
 impl LogRank {

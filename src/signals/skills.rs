@@ -1551,20 +1551,14 @@ mod tests {
         );
         assert_eq!(seg("lead_source"), Some((Deal, "lead_source", false, true)));
         // The demo's null attributes (see `src/demo.rs`), each read from where the demo writes it.
-        for p in [
-            "deal_type",
-            "product_line",
-            "contract_term",
-            "billing_frequency",
-            "partner_involved",
-            "trial_requested",
-            "campaign",
-            "sdr_sourced",
-            "payment_terms",
-        ] {
+        // lead_source is the one null property that is also a confounder (checked above).
+        for p in crate::demo::planted::NULL_DEAL_PROPERTIES
+            .into_iter()
+            .filter(|p| *p != "lead_source")
+        {
             assert_eq!(seg(p), Some((Deal, p, false, false)));
         }
-        for p in ["region", "ownership"] {
+        for p in crate::demo::planted::NULL_COMPANY_PROPERTIES {
             assert_eq!(seg(p), Some((Company, p, false, false)));
         }
         assert_eq!(skills.segments().len(), 15);
