@@ -11,6 +11,7 @@ use serde_json::Value;
 
 const ENTER: &str = "\r";
 const TAB: &str = "\t";
+const ESC: &str = "\u{1b}";
 const SHIFT_TAB: &str = "\u{1b}[Z";
 const CTRL_S: &str = "\u{13}";
 
@@ -156,4 +157,30 @@ fn nix_kill(pid: i32) {
         .status()
         .expect("run kill");
     assert!(status.success());
+}
+
+#[test]
+fn patterns_are_mined_in_the_background_and_lead_to_their_deals() {
+    let sb = Sandbox::new();
+    sb.demo(600, 42);
+    let mut s = spawn(&sb, &[]);
+    s.see("Review queue");
+    s.keys("3");
+    // The run lands in the background; the ranked list and the evidence come with it.
+    s.see("patterns tested");
+    s.see("Evidence");
+    s.keys(ENTER);
+    s.see("deals behind #1");
+    s.keys(ENTER);
+    s.see("Reviews & traces");
+    s.keys(ESC);
+    s.see("deals behind #1");
+    s.keys(ESC);
+    s.keys(ESC);
+    s.see("Pipeline 600 ");
+    s.keys("q");
+    match s.exit() {
+        WaitStatus::Exited(_, 0) => {}
+        other => panic!("dealtrace did not exit cleanly: {other:?}"),
+    }
 }

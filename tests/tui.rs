@@ -8,6 +8,8 @@ use dealtrace::review::WizardInput;
 use dealtrace::store::{self, Store};
 use dealtrace::tui::action::{Action, Command, DealList, ReviewSource};
 use dealtrace::tui::app::{App, Screen};
+use dealtrace::tui::load;
+use dealtrace::tui::patterns_view::{Job, MinePhase, PatternsPane};
 use dealtrace::tui::views;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -63,13 +65,18 @@ fn loaded_app(width: u16, height: u16) -> App {
 
 /// Runs the commands the way the event loop would, for the ones that read the cache.
 fn serve(app: &mut App, commands: Vec<Command>) {
-    let store = Store::open(demo_db()).unwrap();
+    serve_from(demo_db(), app, commands);
+}
+
+/// [`serve`] on the cache at `db`.
+fn serve_from(db: &std::path::Path, app: &mut App, commands: Vec<Command>) {
+    let store = Store::open(db).unwrap();
     for command in commands {
         match command {
             Command::LoadDeal(id) => {
                 let detail = store::detail::load(store.conn(), &id).unwrap().unwrap();
                 let more = app.update(Action::DealLoaded(Box::new(Ok(detail))));
-                serve(app, more);
+                serve_from(db, app, more);
             }
             Command::LoadReview(id) => {
                 let detail = store::detail::load(store.conn(), &id).unwrap().unwrap();
@@ -79,7 +86,21 @@ fn serve(app: &mut App, commands: Vec<Command>) {
                     last_final: None,
                     new_review_id: "0192f0c4-0000-7000-8000-00000000abcd".into(),
                 }))));
-                serve(app, more);
+                serve_from(db, app, more);
+            }
+            Command::Mine { generation } => {
+                let phases = std::cell::RefCell::new(Vec::new());
+                let mined =
+                    load::mine(db, &Config::default(), |p| phases.borrow_mut().push(p)).unwrap();
+                assert_eq!(
+                    phases.into_inner(),
+                    [MinePhase::Reading, MinePhase::Building, MinePhase::Testing]
+                );
+                let more = app.update(Action::Mined {
+                    generation,
+                    result: Box::new(Ok(mined)),
+                });
+                serve_from(db, app, more);
             }
             _ => {}
         }
@@ -422,4 +443,262 @@ fn the_queue_step_agrees_with_the_full_load() {
     queued.sort();
     assert!(!quick.is_empty());
     assert_eq!(quick, queued);
+}
+
+/// The demo cache mined the way the event loop does it, on the Patterns screen.
+fn mined_app(width: u16, height: u16) -> App {
+    let mut app = loaded_app(width, height);
+    press(&mut app, Action::ShowPatterns);
+    assert_eq!(app.screen, Screen::Patterns);
+    assert_eq!(app.patterns.job, Job::Idle, "the run landed");
+    app
+}
+
+#[test]
+fn the_patterns_screen_at_both_sizes() {
+    for (w, h) in SIZES {
+        let app = mined_app(w, h);
+        let mined = app.patterns.mined.clone().unwrap();
+        assert!(!mined.patterns.is_empty(), "the demo plants patterns");
+        let screen = text(&app);
+        let summary = format!(
+            "{} patterns tested, {} surfaced",
+            dealtrace::format::grouped(mined.tested as i64),
+            mined.patterns.len()
+        );
+        assert!(screen.contains(&summary), "{summary} in\n{screen}");
+        // Every surfaced pattern has its row, each with its effect's dot on the forest plot.
+        let dots = screen.lines().filter(|l| l.contains('●')).count();
+        assert_eq!(dots, mined.patterns.len(), "{screen}");
+        assert!(screen.contains("[3 Patterns 5]"), "{screen}");
+        // The evidence of the first names its counts as the sentence does.
+        let p = &mined.patterns[0];
+        assert!(screen.contains(&format!("with it {} of {}", p.events_exposed, p.n_exposed)));
+        insta::assert_snapshot!(format!("patterns_{w}x{h}"), screen);
+    }
+}
+
+#[test]
+fn mining_runs_in_the_background_and_the_lists_stay_usable() {
+    for (w, h) in SIZES {
+        let mut app = loaded_app(w, h);
+        let commands = app.update(Action::ShowPatterns);
+        let generation = match commands.as_slice() {
+            [Command::Mine { generation }] => *generation,
+            other => panic!("showing patterns first asks for a run: {other:?}"),
+        };
+        app.update(Action::MineProgress {
+            generation,
+            phase: MinePhase::Building,
+        });
+        insta::assert_snapshot!(format!("patterns_mining_{w}x{h}"), text(&app));
+        // The lists answer keys while the run goes on, and asking again starts no second run.
+        press(&mut app, Action::ShowQueue);
+        assert_eq!(app.screen, Screen::Queue);
+        press(&mut app, Action::Down);
+        assert_eq!(app.queue.selected, 1);
+        assert!(
+            app.update(Action::ShowPatterns).is_empty(),
+            "one run at a time"
+        );
+        assert!(
+            app.update(Action::MineAgain).is_empty(),
+            "one run at a time"
+        );
+        // An older run answering late is ignored; this run's answer lands.
+        app.update(Action::Mined {
+            generation: generation - 1,
+            result: Box::new(Err("stale".into())),
+        });
+        assert!(app.patterns.running());
+        serve(&mut app, commands);
+        assert!(!app.patterns.running());
+        assert!(app.patterns.mined.is_some());
+        // After a sync the run on screen is marked stale, and M mines again.
+        app.update(Action::SyncFinished(Ok("3 deals updated".into())));
+        assert!(app.patterns.stale);
+        assert!(text(&app).contains("the cache changed: M mines again"));
+        let again = app.update(Action::MineAgain);
+        assert!(
+            matches!(again.as_slice(), [Command::Mine { generation: g }] if *g == generation + 1)
+        );
+        // A failed re-run keeps the run on screen and says why.
+        app.update(Action::Mined {
+            generation: generation + 1,
+            result: Box::new(Err("the cache is locked by another process".into())),
+        });
+        assert!(app.patterns.mined.is_some());
+        assert!(text(&app).contains("re-mining failed"));
+    }
+}
+
+#[test]
+fn the_candidates_that_lacked_data_at_both_sizes() {
+    for (w, h) in SIZES {
+        let mut app = mined_app(w, h);
+        press(&mut app, Action::ToggleInsufficient);
+        assert_eq!(app.patterns.pane, PatternsPane::Insufficient);
+        let mined = app.patterns.mined.clone().unwrap();
+        assert!(!mined.insufficient.is_empty());
+        let screen = text(&app);
+        // Populations read as the sentences do, not as keys.
+        assert!(!screen.contains("reached:"), "{screen}");
+        insta::assert_snapshot!(format!("patterns_insufficient_{w}x{h}"), screen);
+        press(&mut app, Action::Back);
+        assert_eq!(app.patterns.pane, PatternsPane::List);
+    }
+}
+
+/// A survival pattern with two hand-made curves: the demo at 600 deals surfaces none, and the
+/// chart is what this checks.
+fn with_a_survival_pattern(app: &mut App) {
+    use dealtrace::patterns::mine::{Curve, Kind};
+    let mut mined = (**app.patterns.mined.as_ref().unwrap()).clone();
+    let curve = |units: u64, rate: f64| {
+        let steps: Vec<(u32, f64)> = std::iter::once((0, 1.0))
+            .chain((1..=12).map(|i| (i * 15, (-rate * f64::from(i * 15)).exp())))
+            .collect();
+        Curve {
+            units,
+            events: units * 3 / 4,
+            median: steps.iter().find(|s| s.1 <= 0.5).map(|s| s.0),
+            steps,
+        }
+    };
+    let mut p = mined.patterns[0].clone();
+    p.kind = Kind::Survival;
+    p.outcome = "decay".into();
+    p.sentence = "Deals with security review in the stage's first 14 days went stale or were lost 1.8x as fast 14 days into Demo (250 of 335 vs 1836 of 2727 decayed within 180 days; median 30 days vs 40 days; HR 1.8, 95% CI 1.6–2.2x, approx.; q < 0.001; 48,382 patterns tested).".into();
+    (p.effect, p.ci_low, p.ci_high, p.rd) = (1.8, 1.6, 2.2, None);
+    p.flags = vec!["approx".into()];
+    (
+        p.n_exposed,
+        p.events_exposed,
+        p.n_unexposed,
+        p.events_unexposed,
+    ) = (335, 250, 2727, 1836);
+    p.confounders.clear();
+    p.survival = Some([curve(335, 0.023), curve(2727, 0.017)]);
+    mined.patterns.insert(0, p);
+    app.patterns.mined = Some(std::sync::Arc::new(mined));
+    app.patterns.selected = 0;
+}
+
+#[test]
+fn a_survival_pattern_shows_its_kaplan_meier_curves() {
+    for (w, h) in SIZES {
+        let mut app = mined_app(w, h);
+        with_a_survival_pattern(&mut app);
+        let screen = text(&app);
+        assert!(screen.contains("surv"), "{screen}");
+        assert!(
+            screen.contains("Kaplan–Meier"),
+            "the chart is drawn:\n{screen}"
+        );
+        if h >= 48 {
+            assert!(screen.contains("with it (n=335)"), "the legend:\n{screen}");
+        }
+        insta::assert_snapshot!(format!("patterns_survival_{w}x{h}"), screen);
+    }
+}
+
+/// Saves a final review of `deal` with one decision trace.
+fn review_with_a_trace(db: &std::path::Path, deal: &str) {
+    use dealtrace::domain::time::{DAY, from_unix};
+    use dealtrace::domain::{DecisionTrace, Review, ReviewOutcome, ReviewStatus};
+    let store = Store::open(db).unwrap();
+    let at = from_unix(20_400 * DAY);
+    let review = Review {
+        id: "0192f0c4-0000-7000-8000-0000000000r1".into(),
+        deal_id: deal.into(),
+        reviewer: "Maya Chen".into(),
+        created_at: at,
+        updated_at: at,
+        status: ReviewStatus::Final,
+        outcome: Some(ReviewOutcome::Lost),
+        reasons: Vec::new(),
+        notes: String::new(),
+        lesson_candidates: Vec::new(),
+        revision: 0,
+    };
+    let trace = DecisionTrace {
+        id: "0192f0c4-0000-7000-8000-0000000000t1".into(),
+        review_id: Some(review.id.clone()),
+        deal_id: deal.into(),
+        at,
+        stage_id: None,
+        state: Default::default(),
+        actor: "Sam Ortiz".into(),
+        action: "Booked the CFO for the pricing call".into(),
+        recommendation: None,
+        rationale: "The champion could not sign".into(),
+        expected_outcome: "Signed this quarter".into(),
+        expected_by: None,
+        actual_outcome: None,
+        followed: None,
+        created_at: at,
+        updated_at: at,
+    };
+    store::reviews::finalize(store.conn(), &review, &[trace], "Maya Chen", at).unwrap();
+}
+
+#[test]
+fn a_pattern_drills_down_to_its_deals_and_their_traces() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("reviewed.sqlite");
+    drop(write_demo_cache(&db, 600, 42));
+    let first = load::mine(&db, &Config::default(), |_| {})
+        .unwrap()
+        .patterns[0]
+        .clone();
+    let reviewed = first.event_deal_ids[0].clone();
+    review_with_a_trace(&db, &reviewed);
+    for (w, h) in SIZES {
+        let (mut app, _) = App::new("reviewed.sqlite".into(), w, h, false);
+        app.update(Action::DealsLoaded(Ok(
+            load::all(&db, &Config::default()).unwrap()
+        )));
+        let commands = app.update(Action::ShowPatterns);
+        serve_from(&db, &mut app, commands);
+        assert_eq!(app.patterns.selected_pattern().unwrap().key, first.key);
+        press(&mut app, Action::Open);
+        assert_eq!(app.patterns.pane, PatternsPane::Deals);
+        let deals = app.patterns.deals();
+        assert_eq!(deals.len(), first.deal_ids.len());
+        // The deals with the outcome come first, as many as the count says.
+        let with = deals.iter().take_while(|(_, e)| *e).count();
+        assert_eq!(with as u64, first.events_exposed);
+        assert!(deals[with..].iter().all(|(_, e)| !e));
+        let screen = text(&app);
+        assert!(
+            screen.contains(&format!("The {} deals behind #1", first.deal_ids.len())),
+            "{screen}"
+        );
+        insta::assert_snapshot!(format!("patterns_deals_{w}x{h}"), screen);
+        // Open the reviewed deal: its traces are in the deal view.
+        let at = deals.iter().position(|(id, _)| *id == reviewed).unwrap();
+        for _ in 0..at {
+            press(&mut app, Action::Down);
+        }
+        let commands = app.update(Action::Open);
+        serve_from(&db, &mut app, commands);
+        assert_eq!(app.screen, Screen::Deal);
+        assert_eq!(
+            app.deal.as_ref().unwrap().detail.summary.id.as_str(),
+            reviewed
+        );
+        press(&mut app, Action::NextPane);
+        press(&mut app, Action::NextPane);
+        let screen = text(&app);
+        assert!(screen.contains("Booked the CFO"), "{screen}");
+        // Esc goes back the way it came: the deals, the patterns, then the list.
+        press(&mut app, Action::Back);
+        assert_eq!(app.screen, Screen::Patterns);
+        assert_eq!(app.patterns.pane, PatternsPane::Deals);
+        assert_eq!(app.patterns.deal_selected, at);
+        press(&mut app, Action::Back);
+        assert_eq!(app.patterns.pane, PatternsPane::List);
+        press(&mut app, Action::Back);
+        assert_eq!(app.screen, Screen::Queue);
+    }
 }

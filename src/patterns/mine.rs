@@ -288,6 +288,9 @@ pub struct Pattern {
     pub score: f64,
     /// The deals behind the figure: the exposed units.
     pub deal_ids: Vec<String>,
+    /// Those of `deal_ids` that had the outcome (for survival: that decayed), so a reader can
+    /// go from the count to the deals it counts.
+    pub event_deal_ids: Vec<String>,
     /// Confounder checks.
     pub confounders: Vec<ConfounderCheck>,
     /// Type C.
@@ -992,6 +995,19 @@ fn deal_ids(pop: &Population, exposed: &Cover, within: &Cover) -> Vec<String> {
         .collect()
 }
 
+/// The units whose event flag is set.
+fn cover_of_events(events: &[bool]) -> Cover {
+    let mut c = Cover::with_capacity(events.len());
+    c.extend(
+        events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| **e)
+            .map(|(i, _)| i),
+    );
+    c
+}
+
 fn pattern_key(kind: Kind, pop: &PopulationRef, outcome: &str, condition: &[String]) -> String {
     let segment = pop
         .segment
@@ -1144,6 +1160,7 @@ fn risk_pattern(
         flags,
         score: surface::score(&rr),
         deal_ids: deal_ids(pop, &exposed, &within),
+        event_deal_ids: deal_ids(pop, &cover::both(&exposed, &outcome.cover), &within),
         confounders: checks,
         exception: None,
         survival: None,
@@ -1266,6 +1283,7 @@ fn survival_pattern(pop: &Population, test: &Test, tested: usize) -> Option<(Pat
         c.insert_range(..);
         c
     };
+    let decayed = cover_of_events(follow.index.events());
     let pattern = Pattern {
         key: pattern_key(Kind::Survival, &population, DECAY, &condition),
         kind: Kind::Survival,
@@ -1288,6 +1306,7 @@ fn survival_pattern(pop: &Population, test: &Test, tested: usize) -> Option<(Pat
         flags: vec!["approx".to_owned()],
         score,
         deal_ids: deal_ids(pop, &exposed, &all),
+        event_deal_ids: deal_ids(pop, &exposed, &decayed),
         confounders: Vec::new(),
         exception: None,
         survival: Some(curves),
@@ -1380,6 +1399,7 @@ fn exception_pattern(
         flags: Vec::new(),
         score,
         deal_ids: deal_ids(pop, &e.cover, &without),
+        event_deal_ids: deal_ids(pop, &cover::both(&e.cover, &outcome.cover), &without),
         confounders: Vec::new(),
         exception: Some(ExceptionDetail {
             moderator: spec.signal.clone(),

@@ -1,6 +1,7 @@
 //! The one vocabulary of the UI: everything that can happen, as plain values, and the work
 //! `update` asks the event loop to do.
 
+use super::patterns_view::{MinePhase, Mined};
 use super::rows::Rows;
 use crate::crm::engine::SyncEvent;
 use crate::domain::{DealId, DecisionTrace, Review};
@@ -34,6 +35,12 @@ pub enum Action {
     ShowQueue,
     /// Show the pipeline.
     ShowPipeline,
+    /// Show the Patterns screen (mining the history the first time).
+    ShowPatterns,
+    /// Mine the history again (after a sync, say).
+    MineAgain,
+    /// Show or hide the candidates that lacked the data to be tested.
+    ToggleInsufficient,
     /// Next pane (or next list screen).
     NextPane,
     /// Previous pane.
@@ -106,6 +113,20 @@ pub enum Action {
     SyncProgress(SyncEvent),
     /// The background sync ended: a one-line summary, or why it stopped.
     SyncFinished(Result<String, String>),
+    /// A background mining run moved on to its next phase.
+    MineProgress {
+        /// The run (see [`Command::Mine`]).
+        generation: u64,
+        /// Where it is.
+        phase: MinePhase,
+    },
+    /// A background mining run finished (or why it failed, in one sentence).
+    Mined {
+        /// The run (see [`Command::Mine`]).
+        generation: u64,
+        /// The run, ready to show.
+        result: Box<Result<Mined, String>>,
+    },
 }
 
 /// What the loader read from the cache, prepared for the lists.
@@ -171,6 +192,11 @@ pub enum Command {
     PostNotes,
     /// Sync from the configured CRM in the background, reporting progress as actions.
     Sync,
+    /// Mine the history for patterns in the background, reporting progress as actions.
+    Mine {
+        /// Numbers the runs, so that an older one landing late is ignored.
+        generation: u64,
+    },
     /// Restore the terminal and exit.
     Quit,
 }

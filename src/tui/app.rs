@@ -4,6 +4,7 @@ use super::action::{Action, Command, DealList, ReviewSource, SaveKind};
 use super::deal_view::DealScreen;
 use super::keys::Mode;
 use super::list::{ListKind, ListView};
+use super::patterns_view::{PatternsPane, PatternsScreen};
 use super::rows::Rows;
 use super::theme::Theme;
 use crate::crm::engine::SyncEvent;
@@ -62,6 +63,8 @@ pub enum Screen {
     Deal,
     /// The post-mortem wizard.
     Review,
+    /// The patterns mined from the history.
+    Patterns,
 }
 
 /// Settings `update` needs from the configuration.
@@ -105,6 +108,10 @@ pub struct App {
     pub help: bool,
     /// The open deal, once loaded.
     pub deal: Option<DealScreen>,
+    /// The screen `Esc` in the deal view goes back to: a list, or the Patterns screen.
+    pub deal_origin: Screen,
+    /// The Patterns screen: the last mining run and where the reader is in it.
+    pub patterns: PatternsScreen,
     /// The deal being loaded for the deal view.
     pub loading_deal: Option<DealId>,
     /// The deal whose review is being loaded for the wizard.
@@ -177,6 +184,8 @@ impl App {
             searching: false,
             help: false,
             deal: None,
+            deal_origin: Screen::Queue,
+            patterns: PatternsScreen::default(),
             loading_deal: None,
             loading_review: None,
             finalizing: false,
@@ -217,6 +226,7 @@ impl App {
             Screen::Queue | Screen::Pipeline if self.searching => Mode::Search,
             Screen::Queue | Screen::Pipeline => Mode::List,
             Screen::Deal => Mode::Deal,
+            Screen::Patterns => Mode::Patterns,
             Screen::Review => match &self.wizard {
                 Some(w) if w.is_typing() => Mode::WizardText,
                 _ => Mode::WizardList,
@@ -279,6 +289,7 @@ impl App {
                 self.deal.as_ref().map(|d| d.detail.summary.id.clone())
             }
             Screen::Queue | Screen::Pipeline => self.selected_deal().map(|d| d.id.clone()),
+            Screen::Patterns => None,
         }
     }
 
@@ -325,6 +336,9 @@ impl App {
             Action::StartSync => return self.start_sync(),
             Action::SyncProgress(event) => self.sync_progress(event),
             Action::SyncFinished(result) => {
+                // The patterns on screen were mined before the sync (a failed sync keeps the
+                // batches it committed too).
+                self.patterns.stale = self.patterns.mined.is_some();
                 self.sync = match result {
                     Ok(summary) => SyncState::Done(sanitize_line(&summary)),
                     Err(message) => SyncState::Failed(sanitize_line(&message)),
@@ -333,6 +347,8 @@ impl App {
                 // batches are kept).
                 return vec![self.reload()];
             }
+            Action::MineProgress { generation, phase } => self.patterns.progress(generation, phase),
+            Action::Mined { generation, result } => self.patterns.finished(generation, *result),
             Action::Wizard(input) => return self.wizard_input(input),
             Action::CloseWizard => self.close_wizard(),
             other => return self.navigate(other),
@@ -345,6 +361,7 @@ impl App {
         match self.screen {
             Screen::Queue | Screen::Pipeline => self.list_action(action),
             Screen::Deal => self.deal_action(action),
+            Screen::Patterns => self.patterns_action(action),
             Screen::Review => Vec::new(),
         }
     }
@@ -356,6 +373,7 @@ impl App {
             Action::SearchAccept => self.searching = false,
             Action::ShowQueue => self.show_list(ListKind::Queue),
             Action::ShowPipeline => self.show_list(ListKind::Pipeline),
+            Action::ShowPatterns => return self.show_patterns(),
             Action::NextPane | Action::PrevPane => {
                 let other = match self.list {
                     ListKind::Queue => ListKind::Pipeline,
@@ -433,6 +451,12 @@ impl App {
         let Some(id) = self.selected_deal().map(|d| d.id.clone()) else {
             return Vec::new();
         };
+        self.open_deal(id, self.screen)
+    }
+
+    /// Opens a deal in the deal view; `Esc` there goes back to `origin`.
+    fn open_deal(&mut self, id: DealId, origin: Screen) -> Vec<Command> {
+        self.deal_origin = origin;
         self.screen = Screen::Deal;
         self.deal = None;
         self.loading_deal = Some(id.clone());
@@ -466,13 +490,18 @@ impl App {
         let page = self.page_rows() as isize;
         match action {
             Action::Back => {
-                self.show_list(self.list);
+                if self.deal_origin == Screen::Patterns {
+                    self.screen = Screen::Patterns;
+                } else {
+                    self.show_list(self.list);
+                }
                 self.deal = None;
                 self.loading_deal = None;
                 return Vec::new();
             }
             Action::ShowQueue => self.show_list(ListKind::Queue),
             Action::ShowPipeline => self.show_list(ListKind::Pipeline),
+            Action::ShowPatterns => return self.show_patterns(),
             Action::Review => return self.review_selected(),
             Action::MarkReviewed => return self.mark_selected(),
             _ => {}
@@ -489,6 +518,53 @@ impl App {
             Action::PageDown => deal.scroll_by(page),
             Action::Top => deal.scroll_to_end(false),
             Action::Bottom => deal.scroll_to_end(true),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    /// Shows the Patterns screen; the first time (or after a failure with nothing to show) it
+    /// starts mining in the background.
+    fn show_patterns(&mut self) -> Vec<Command> {
+        self.screen = Screen::Patterns;
+        self.searching = false;
+        if self.patterns.mined.is_none() {
+            return self.start_mining();
+        }
+        Vec::new()
+    }
+
+    fn start_mining(&mut self) -> Vec<Command> {
+        self.patterns
+            .start(self.clock)
+            .map(|generation| Command::Mine { generation })
+            .into_iter()
+            .collect()
+    }
+
+    fn patterns_action(&mut self, action: Action) -> Vec<Command> {
+        let page = (self.page_rows() / 2).max(1) as isize;
+        let p = &mut self.patterns;
+        match action {
+            Action::ShowQueue => self.show_list(ListKind::Queue),
+            Action::ShowPipeline => self.show_list(ListKind::Pipeline),
+            Action::MineAgain => return self.start_mining(),
+            Action::ToggleInsufficient => p.toggle_insufficient(),
+            Action::Up => p.step(-1),
+            Action::Down => p.step(1),
+            Action::PageUp => p.step(-page),
+            Action::PageDown => p.step(page),
+            Action::Top => p.jump(false),
+            Action::Bottom => p.jump(true),
+            Action::NextPane | Action::PrevPane => p.toggle_deals(),
+            Action::Open => {
+                if let Some(id) = p.enter() {
+                    return self.open_deal(id, Screen::Patterns);
+                }
+            }
+            // From the deals or the lacking-data list, back to the patterns; from there, the list.
+            Action::Back if p.pane != PatternsPane::List => p.pane = PatternsPane::List,
+            Action::Back => self.show_list(self.list),
             _ => {}
         }
         Vec::new()

@@ -80,6 +80,11 @@ async fn main_loop(
         reviewer: reviewer(config),
         slip_min_days: config.review.slip_min_days,
     };
+    // The deal view names stakeholders' personas with the same skills mining uses.
+    match crate::signals::Skills::from_config(config) {
+        Ok(skills) => app.skills = skills,
+        Err(e) => app.notice = Some(format!("{e}; the built-in skills are used")),
+    }
     if let Some(id) = review {
         commands.extend(app.open_review(id));
     }
@@ -115,6 +120,9 @@ async fn main_loop(
                 Command::SaveFinal(job) => saver.send(SaveJob::Final(job)),
                 Command::MarkReviewed(id) => saver.send(SaveJob::Mark(id, app.now())),
                 Command::Sync => spawn_sync(db.clone(), config.clone(), tx.clone()),
+                Command::Mine { generation } => {
+                    spawn_mine(db.clone(), config.clone(), generation, tx.clone())
+                }
                 Command::PostNotes if config.crm.write_back => {
                     spawn_post_notes(db.clone(), config.clone(), tx.clone())
                 }
@@ -360,6 +368,22 @@ fn spawn_review_source(db: PathBuf, id: DealId, tx: mpsc::UnboundedSender<Action
     tokio::task::spawn_blocking(move || {
         let result = load::review_source(&db, &id).map_err(|e| crate::cmd::one_line(&e));
         let _ = tx.send(Action::ReviewLoaded(Box::new(result)));
+    });
+}
+
+/// Mines on a thread of its own (it keeps both cores busy for seconds on a big cache), so the
+/// draw loop keeps drawing and answering keys; progress and the run come back as actions.
+fn spawn_mine(db: PathBuf, config: Config, generation: u64, tx: mpsc::UnboundedSender<Action>) {
+    std::thread::spawn(move || {
+        let progress = |phase| {
+            let _ = tx.send(Action::MineProgress { generation, phase });
+        };
+        let result = load::mine(&db, &config, progress).map_err(|e| crate::cmd::one_line(&e));
+        // The receiver is gone only when the UI has quit.
+        let _ = tx.send(Action::Mined {
+            generation,
+            result: Box::new(result),
+        });
     });
 }
 

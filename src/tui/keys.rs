@@ -19,6 +19,8 @@ pub enum Mode {
     Search,
     /// The deal view.
     Deal,
+    /// The Patterns screen.
+    Patterns,
     /// The review wizard, a list or selector focused (letters are commands).
     WizardList,
     /// The review wizard, a text field focused (letters are text).
@@ -58,12 +60,13 @@ pub fn key_action(key: &KeyEvent, mode: Mode) -> Option<Action> {
         Mode::Help => Some(Action::CloseHelp),
         Mode::Search => search_key(key),
         Mode::WizardList | Mode::WizardText => wizard_key(key, mode == Mode::WizardText),
-        Mode::List | Mode::Deal => browse_key(key, ctrl, mode),
+        Mode::List | Mode::Deal | Mode::Patterns => browse_key(key, ctrl, mode),
     }
 }
 
 fn browse_key(key: &KeyEvent, ctrl: bool, mode: Mode) -> Option<Action> {
     let list = mode == Mode::List;
+    let patterns = mode == Mode::Patterns;
     Some(match key.code {
         KeyCode::Char('f' | 'd') if ctrl => Action::PageDown,
         KeyCode::Char('b' | 'u') if ctrl => Action::PageUp,
@@ -79,11 +82,14 @@ fn browse_key(key: &KeyEvent, ctrl: bool, mode: Mode) -> Option<Action> {
         KeyCode::Tab => Action::NextPane,
         KeyCode::BackTab => Action::PrevPane,
         KeyCode::Enter => Action::Open,
-        KeyCode::Char('r') => Action::Review,
-        KeyCode::Char('m') => Action::MarkReviewed,
+        KeyCode::Char('i') if patterns => Action::ToggleInsufficient,
+        KeyCode::Char('M') if patterns => Action::MineAgain,
+        KeyCode::Char('r') if !patterns => Action::Review,
+        KeyCode::Char('m') if !patterns => Action::MarkReviewed,
         KeyCode::Char('s') => Action::StartSync,
         KeyCode::Char('1') => Action::ShowQueue,
         KeyCode::Char('2') => Action::ShowPipeline,
+        KeyCode::Char('3') => Action::ShowPatterns,
         KeyCode::Char('/') if list => Action::StartSearch,
         KeyCode::Char('o') if list => Action::CycleOwner,
         KeyCode::Char('t') if list => Action::CycleTeam,
@@ -166,6 +172,7 @@ pub fn help(mode: Mode) -> &'static [(&'static str, &'static str)] {
             ("x", "clear search and filters"),
             ("S / R", "next sort order / reverse it"),
             ("1 / 2  Tab", "review queue / pipeline"),
+            ("3", "patterns mined from the history"),
             ("s", "sync from the CRM in the background"),
             ("mouse", "click selects, wheel scrolls"),
             ("?", "this help"),
@@ -178,8 +185,21 @@ pub fn help(mode: Mode) -> &'static [(&'static str, &'static str)] {
             ("r", "review this deal"),
             ("m", "mark reviewed"),
             ("s", "sync from the CRM in the background"),
-            ("Esc", "back to the list"),
-            ("1 / 2", "review queue / pipeline"),
+            ("Esc", "back to the list (or the patterns)"),
+            ("1 / 2 / 3", "review queue / pipeline / patterns"),
+            ("?", "this help"),
+            ("q  Ctrl-C", "quit"),
+        ],
+        Mode::Patterns => &[
+            ("j/k ↑/↓ PgUp/PgDn", "move"),
+            ("g/G Home/End", "first / last"),
+            ("Enter", "the deals behind the pattern; on a deal, open it"),
+            ("Tab", "between the patterns and the selected one's deals"),
+            ("Esc", "back to the patterns (from them: to the list)"),
+            ("i", "candidates that lacked the data to be tested"),
+            ("M", "mine again (the run is in the background)"),
+            ("s", "sync from the CRM in the background"),
+            ("1 / 2 / 3", "review queue / pipeline / patterns"),
             ("?", "this help"),
             ("q  Ctrl-C", "quit"),
         ],
@@ -208,6 +228,7 @@ pub fn hints(mode: Mode, can_sync: bool) -> &'static str {
         Mode::List => "/ search  ⏎ open  r review  ? help  q quit ",
         Mode::Search => "Enter keep  Esc clear ",
         Mode::Deal => "Tab pane  r review  Esc back  ? help ",
+        Mode::Patterns => "⏎ deals  i no data  M mine  ? help ",
         Mode::WizardList | Mode::WizardText => "⏎ next  PgUp back  Tab field  Esc leave ",
         Mode::Help => "any key closes ",
     }
@@ -343,16 +364,36 @@ mod tests {
 
     #[test]
     fn the_help_lists_the_keys_that_exist() {
-        // Every single-letter key the help names for lists is bound in list mode.
-        for (keys, _) in help(Mode::List) {
-            for k in keys
-                .split([' ', '/'])
-                .filter(|k| k.len() == 1 && k.is_ascii())
-            {
-                let c = k.chars().next().unwrap_or(' ');
-                let bound = !press(KeyCode::Char(c), Mode::List).is_empty();
-                assert!(bound, "help names {c:?} but it does nothing");
+        // Every single-letter key the help names for a screen is bound on it.
+        for mode in [Mode::List, Mode::Deal, Mode::Patterns] {
+            for (keys, _) in help(mode) {
+                for k in keys
+                    .split([' ', '/'])
+                    .filter(|k| k.len() == 1 && k.is_ascii())
+                {
+                    let c = k.chars().next().unwrap_or(' ');
+                    let bound = !press(KeyCode::Char(c), mode).is_empty();
+                    assert!(bound, "help names {c:?} in {mode:?} but it does nothing");
+                }
             }
         }
+    }
+
+    #[test]
+    fn the_patterns_screen_has_its_own_keys() {
+        for mode in [Mode::List, Mode::Deal, Mode::Patterns] {
+            assert_eq!(press(KeyCode::Char('3'), mode), vec![Action::ShowPatterns]);
+        }
+        let patterns = Mode::Patterns;
+        assert_eq!(
+            press(KeyCode::Char('i'), patterns),
+            vec![Action::ToggleInsufficient]
+        );
+        assert_eq!(press(KeyCode::Char('M'), patterns), vec![Action::MineAgain]);
+        assert_eq!(press(KeyCode::Enter, patterns), vec![Action::Open]);
+        // No deal is in front there: reviewing or marking would act on nothing visible.
+        assert_eq!(press(KeyCode::Char('r'), patterns), vec![]);
+        assert_eq!(press(KeyCode::Char('m'), patterns), vec![]);
+        assert_eq!(press(KeyCode::Char('i'), Mode::List), vec![]);
     }
 }

@@ -7,6 +7,7 @@
 //! badges already computed.
 
 use super::action::{DealList, ReviewSource};
+use super::patterns_view::{MinePhase, Mined};
 use super::rows::{QueueMark, Rows};
 use crate::config::Config;
 use crate::domain::DealId;
@@ -172,6 +173,24 @@ pub fn review_source(db: &Path, id: &DealId) -> Result<ReviewSource> {
         last_final: store::reviews::latest_final_for_deal(conn, id)?,
         new_review_id: crate::domain::ids::new_local_id(),
     })
+}
+
+/// Mines the cache for patterns with the configured skills and the default options (what
+/// `dealtrace patterns` does with no flags), telling `progress` as each phase starts.
+pub fn mine(db: &Path, config: &Config, progress: impl Fn(MinePhase)) -> Result<Mined> {
+    use crate::cmd::patterns as cmd;
+    let skills = crate::signals::Skills::from_config(config)
+        .map_err(|e| eyre!("{e}; fix the skills file or remove [skills] file from the config"))?;
+    let store = Store::open(db)?;
+    progress(MinePhase::Reading);
+    let source = cmd::source(&store, &skills)?;
+    drop(store);
+    progress(MinePhase::Building);
+    let data = cmd::build_dataset(&source, &skills);
+    progress(MinePhase::Testing);
+    let options = cmd::options(&cmd::Request::default(), &skills);
+    let run = crate::patterns::mine::mine(&data, &options);
+    Ok(Mined::new(run, &data, source.deals.len(), options.fdr))
 }
 
 fn no_such_deal(id: &DealId) -> color_eyre::Report {

@@ -11,6 +11,7 @@ mod event_loop;
 pub mod keys;
 pub mod list;
 pub mod load;
+pub mod patterns_view;
 pub mod rows;
 pub mod theme;
 pub mod views;

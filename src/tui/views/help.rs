@@ -13,6 +13,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
     let mode = match app.screen {
         Screen::Queue | Screen::Pipeline => Mode::List,
         Screen::Deal => Mode::Deal,
+        Screen::Patterns => Mode::Patterns,
         Screen::Review => Mode::WizardList,
     };
     let keys = help(mode);

@@ -3,6 +3,7 @@
 pub mod deal;
 pub mod deals;
 pub mod help;
+pub mod patterns;
 pub mod review;
 
 use super::app::{App, Load, ROWS_BOTTOM, ROWS_TOP, SaveState, Screen, SyncState};
@@ -29,7 +30,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
         title,
     );
     match &app.load {
+        // Mining reads the cache on its own: its screen does not wait for the lists.
+        _ if app.screen == Screen::Patterns => patterns::draw(frame, body, app),
         Load::Ready => match app.screen {
+            Screen::Patterns => patterns::draw(frame, body, app),
             Screen::Queue | Screen::Pipeline => deals::draw(frame, body, app),
             Screen::Deal => deal::draw(frame, body, app),
             Screen::Review => review::draw(frame, body, app),
@@ -59,6 +63,17 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
 fn title_line(app: &App, width: u16) -> String {
     let demo = if app.is_demo { " · demo history" } else { "" };
     let text = match (&app.load, app.screen) {
+        (_, Screen::Patterns) => {
+            let surfaced = match &app.patterns.mined {
+                Some(m) => format!(" {}", m.patterns.len()),
+                None => String::new(),
+            };
+            format!(
+                " dealtrace ·  1 Review queue {}  2 Pipeline {}  [3 Patterns{surfaced}]{demo}",
+                grouped(app.rows.queue_len() as i64),
+                grouped(app.rows.deals.len() as i64),
+            )
+        }
         (Load::Loading, _) => format!(" dealtrace · loading…{demo}"),
         (Load::Failed(_), _) => " dealtrace · not loaded".to_owned(),
         (Load::Ready, Screen::Queue | Screen::Pipeline) => {
@@ -90,10 +105,19 @@ fn title_line(app: &App, width: u16) -> String {
                 )
             };
             let dir = if list.descending { "↓" } else { "↑" };
-            format!(
-                " dealtrace · {tabs} · by {}{dir}{shown}{demo}",
+            let with_patterns = format!(
+                " dealtrace · {tabs}  3 Patterns · by {}{dir}{shown}{demo}",
                 list.sort.label()
-            )
+            );
+            // The third tab is named only where it fits; the key works (and `?` lists it) anyway.
+            if with_patterns.chars().count() <= usize::from(width) {
+                with_patterns
+            } else {
+                format!(
+                    " dealtrace · {tabs} · by {}{dir}{shown}{demo}",
+                    list.sort.label()
+                )
+            }
         }
         (Load::Ready, Screen::Deal | Screen::Review) => {
             let what = if app.screen == Screen::Review {
