@@ -85,6 +85,10 @@ pub enum Command {
     },
     /// Mine the team's history for patterns, with honest statistics (ranked table or JSON).
     Patterns(PatternsArgs),
+    /// The lesson library: patterns promoted to lessons, curated, re-measured, and kept in
+    /// git as TOML.
+    #[command(subcommand)]
+    Lessons(LessonsCommand),
     /// What the cache holds: counts per table, date range, last sync.
     Stats {
         /// Print JSON instead of text.
@@ -114,6 +118,123 @@ pub struct PatternsArgs {
     /// Benjamini–Yekutieli instead of Benjamini–Hochberg (valid under any dependence).
     #[arg(long)]
     pub by: bool,
+}
+
+/// A lesson's status, as the command line names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LessonStatusArg {
+    /// Suggested, not yet advising anyone.
+    Proposed,
+    /// Advising open deals.
+    Active,
+    /// No longer advising; kept for the record.
+    Retired,
+}
+
+impl From<LessonStatusArg> for crate::domain::LessonStatus {
+    fn from(s: LessonStatusArg) -> Self {
+        match s {
+            LessonStatusArg::Proposed => crate::domain::LessonStatus::Proposed,
+            LessonStatusArg::Active => crate::domain::LessonStatus::Active,
+            LessonStatusArg::Retired => crate::domain::LessonStatus::Retired,
+        }
+    }
+}
+
+/// `dealtrace lessons …`
+#[derive(Debug, Subcommand)]
+pub enum LessonsCommand {
+    /// Every lesson with its status and latest verdict.
+    List {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        /// Only lessons with this status.
+        #[arg(long, value_enum)]
+        status: Option<LessonStatusArg>,
+    },
+    /// One lesson: its claim, trigger, patterns, evidence over time, change history, and how
+    /// its recommendations went when followed and when not.
+    Show {
+        /// The lesson's id.
+        id: String,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make a surfaced pattern a proposed lesson (PATTERN: its key, or its rank as
+    /// `dealtrace patterns` prints it).
+    Promote {
+        /// The pattern's key or rank.
+        pattern: String,
+        /// What reps should do (default: a first draft written from the pattern).
+        #[arg(long)]
+        recommendation: Option<String>,
+        /// Who promotes it (default: the config's reviewer, else the login name).
+        #[arg(long)]
+        by: Option<String>,
+        /// Print the lesson as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a lesson's status: proposed, active (it advises open deals) or retired.
+    Status {
+        /// The lesson's id.
+        id: String,
+        /// The new status.
+        #[arg(value_enum)]
+        status: LessonStatusArg,
+        /// Who changes it (default: the config's reviewer, else the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Edit a lesson's words, owner or tags (each edit is a new version in its history).
+    Edit {
+        /// The lesson's id.
+        id: String,
+        /// The claim.
+        #[arg(long)]
+        statement: Option<String>,
+        /// What reps should do.
+        #[arg(long)]
+        recommendation: Option<String>,
+        /// Who curates it.
+        #[arg(long)]
+        owner: Option<String>,
+        /// Tags (repeat the flag; replaces the tags).
+        #[arg(long = "tag")]
+        tags: Vec<String>,
+        /// Who edits it (default: the config's reviewer, else the login name).
+        #[arg(long)]
+        by: Option<String>,
+    },
+    /// Turn the lesson candidates of final reviews into proposed lessons (once each).
+    FromReviews {
+        /// Print the lessons proposed as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-measure every lesson on the cache now and record the evidence (every mining run
+    /// does this too).
+    Measure {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the library as TOML: to stdout, to FILE, or into a folder (one file per lesson).
+    Export {
+        /// A file, or an existing folder (default: stdout).
+        path: Option<PathBuf>,
+    },
+    /// Merge a library file (or a folder of them) into the cache by lesson id. A lesson changed
+    /// both in the file and here is reported and left as it is here, never overwritten.
+    Import {
+        /// A file or a folder of `.toml` files.
+        path: PathBuf,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// `dealtrace demo`

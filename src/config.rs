@@ -218,6 +218,17 @@ const SECRET_KEYS: &[&str] = &[
 ];
 
 impl Config {
+    /// The name recorded on reviews and lesson changes: the config's reviewer, else the login
+    /// name.
+    pub fn reviewer_name(&self) -> String {
+        self.review
+            .reviewer
+            .clone()
+            .or_else(|| std::env::var("USER").ok())
+            .filter(|s| !s.trim().is_empty())
+            .unwrap_or_else(|| "reviewer".into())
+    }
+
     /// Parses configuration text; `path` is only used in error messages.
     pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
         let position = |offset: usize| {

@@ -10,6 +10,7 @@
 
 #![warn(missing_docs)]
 
+pub mod advisor;
 pub mod cli;
 pub mod cmd;
 pub mod config;

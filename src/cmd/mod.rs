@@ -7,6 +7,7 @@ mod deals;
 mod demo;
 mod export;
 mod import;
+pub mod lessons;
 pub mod patterns;
 mod stats;
 pub mod sync;
@@ -125,6 +126,10 @@ pub fn run(cli: Cli) -> Result<()> {
                 eyre!("{e}; fix the skills file or remove [skills] file from the config")
             })?;
             patterns::print(&store, &skills, &request)
+        }
+        Some(Command::Lessons(command)) => {
+            let store = open_existing(&db)?;
+            lessons::run(&store, &config, command)
         }
         Some(Command::Stats { json }) => {
             let store = open_existing(&db)?;

@@ -23,7 +23,10 @@ pub use history::{
 pub use ids::{
     ActivityId, CompanyId, ContactId, DealId, LessonId, OwnerId, PipelineId, StageId, TeamId,
 };
-pub use lesson::{Lesson, LessonStatus, PatternRef};
+pub use lesson::{
+    Evidence, FollowedSource, Lesson, LessonStatus, PatternRef, RecommendationRecord, Trigger,
+    Verdict,
+};
 pub use people::{Company, Contact, DealRole, Owner, Stakeholder, Team};
 pub use queue::{Badge, DealFacts, QueueEntry, QueueReviewStatus};
 pub use review::{

@@ -336,12 +336,78 @@ CREATE TABLE review_amendments (
 ) WITHOUT ROWID;
 "#;
 
+/// Migration 6: the lesson library and the advisor. A lesson's trigger (when it fires on an
+/// open deal) is one JSON document; each pattern behind it keeps what re-measuring it needs.
+/// `library_base` is the lesson as it last left or entered a library file, so an import can
+/// tell a local edit from an incoming one and never overwrite the first. `lesson_changes` is
+/// the change history (one row per version), `lesson_evidence` every re-measurement (the
+/// trend), and `recommendations` each lesson shown for a deal — once per deal and lesson
+/// version — with whether it was followed.
+const V6: &str = r#"
+ALTER TABLE lessons ADD COLUMN trigger_json TEXT NOT NULL DEFAULT '{}';
+ALTER TABLE lessons ADD COLUMN library_base TEXT;
+ALTER TABLE lesson_patterns ADD COLUMN kind TEXT NOT NULL DEFAULT 'risk';
+ALTER TABLE lesson_patterns ADD COLUMN segment TEXT;
+ALTER TABLE lesson_patterns ADD COLUMN unless_selector TEXT;
+ALTER TABLE lesson_patterns ADD COLUMN effect REAL NOT NULL DEFAULT 1.0;
+ALTER TABLE lesson_patterns ADD COLUMN context TEXT NOT NULL DEFAULT '';
+
+CREATE TABLE lesson_changes (
+    lesson_id TEXT NOT NULL REFERENCES lessons(id) ON DELETE CASCADE,
+    version   INTEGER NOT NULL,
+    at        INTEGER NOT NULL,
+    by        TEXT,
+    what      TEXT NOT NULL,
+    PRIMARY KEY (lesson_id, version)
+) WITHOUT ROWID;
+
+CREATE TABLE lesson_evidence (
+    lesson_id        TEXT NOT NULL REFERENCES lessons(id) ON DELETE CASCADE,
+    measured_at      INTEGER NOT NULL,
+    lesson_version   INTEGER NOT NULL,
+    cutoff           INTEGER NOT NULL,
+    effect           REAL,
+    ci_low           REAL,
+    ci_high          REAL,
+    p                REAL,
+    q                REAL,
+    n_exposed        INTEGER NOT NULL,
+    n_unexposed      INTEGER NOT NULL,
+    events_exposed   INTEGER NOT NULL,
+    events_unexposed INTEGER NOT NULL,
+    verdict          TEXT NOT NULL
+        CHECK (verdict IN ('holds', 'weakened', 'reversed', 'insufficient')),
+    PRIMARY KEY (lesson_id, measured_at)
+) WITHOUT ROWID;
+
+CREATE TABLE recommendations (
+    deal_id         TEXT NOT NULL REFERENCES deals(id),
+    lesson_id       TEXT NOT NULL REFERENCES lessons(id) ON DELETE CASCADE,
+    lesson_version  INTEGER NOT NULL,
+    text            TEXT NOT NULL,
+    shown_at        INTEGER NOT NULL,
+    followed        INTEGER CHECK (followed IN (0, 1)),
+    followed_source TEXT CHECK (followed_source IN ('marked', 'inferred')),
+    followed_at     INTEGER,
+    CHECK ((followed IS NULL) = (followed_source IS NULL)),
+    PRIMARY KEY (deal_id, lesson_id, lesson_version)
+) WITHOUT ROWID;
+CREATE INDEX recommendations_lesson ON recommendations(lesson_id);
+"#;
+
 /// Every migration, oldest first. The cache's `user_version` is the number applied.
 pub fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
 }
 
-static MIGRATIONS: &[M<'static>] = &[M::up(V1), M::up(V2), M::up(V3), M::up(V4), M::up(V5)];
+static MIGRATIONS: &[M<'static>] = &[
+    M::up(V1),
+    M::up(V2),
+    M::up(V3),
+    M::up(V4),
+    M::up(V5),
+    M::up(V6),
+];
 
 /// The schema version this build writes.
 pub fn latest_version() -> i64 {

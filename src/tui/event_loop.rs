@@ -49,17 +49,6 @@ fn install_mouse_restore_hook() {
     }));
 }
 
-/// The reviewer's name: the config, else the login name.
-fn reviewer(config: &Config) -> String {
-    config
-        .review
-        .reviewer
-        .clone()
-        .or_else(|| std::env::var("USER").ok())
-        .filter(|s| !s.trim().is_empty())
-        .unwrap_or_else(|| "reviewer".into())
-}
-
 async fn main_loop(
     terminal: &mut DefaultTerminal,
     db: PathBuf,
@@ -77,7 +66,7 @@ async fn main_loop(
     // The clock before the first tick: reviews and marks are stamped with it.
     app.update(Action::Tick(Timestamp::now()));
     app.settings = Settings {
-        reviewer: reviewer(config),
+        reviewer: config.reviewer_name(),
         slip_min_days: config.review.slip_min_days,
     };
     // The deal view names stakeholders' personas with the same skills mining uses.

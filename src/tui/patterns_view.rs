@@ -328,30 +328,6 @@ pub fn drill_down(p: &Pattern) -> Vec<(&str, bool)> {
     with
 }
 
-/// The sentence without its closing parenthesis of figures: "Single-threaded deals slipped
-/// 2.4x as often after Demo". Parentheses inside the claim ("stalled (21 days without …)")
-/// are kept, because only the last balanced group is cut.
-pub fn headline(sentence: &str) -> &str {
-    let body = sentence.trim_end().trim_end_matches('.');
-    if !body.ends_with(')') {
-        return body;
-    }
-    let mut depth = 0usize;
-    for (i, c) in body.char_indices().rev() {
-        match c {
-            ')' => depth += 1,
-            '(' => {
-                depth = depth.saturating_sub(1);
-                if depth == 0 {
-                    return body[..i].trim_end();
-                }
-            }
-            _ => {}
-        }
-    }
-    body
-}
-
 /// A log-scale axis for the forest plot: where an effect, or the end of an interval, falls.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Axis {
@@ -483,24 +459,6 @@ pub fn km_points(steps: &[(u32, f64)]) -> Vec<(f64, f64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn headline_cuts_only_the_closing_figures() {
-        assert_eq!(
-            headline(
-                "Single-threaded deals slipped 2.4x as often after Demo (24/40 = 60% vs 30/120 = 25%; 95% CI 1.6–3.6x; q = 0.002; 812 patterns tested)."
-            ),
-            "Single-threaded deals slipped 2.4x as often after Demo"
-        );
-        assert_eq!(
-            headline(
-                "Deals with the Finance (economic buyer) engaged stalled (21 days without a two-way conversation) 0.21x as often after Proposal (12/101 = 12% vs 52/94 = 55%)."
-            ),
-            "Deals with the Finance (economic buyer) engaged stalled (21 days without a two-way conversation) 0.21x as often after Proposal"
-        );
-        assert_eq!(headline("No figures here."), "No figures here");
-        assert_eq!(headline("Unbalanced)."), "Unbalanced)");
-    }
 
     #[test]
     fn the_axis_is_symmetric_at_powers_of_two() {

@@ -6,10 +6,9 @@ use crate::domain::queue::QueueReviewStatus;
 use crate::domain::time::ymd;
 use crate::format::{fit, grouped};
 use crate::patterns::mine::{Kind, Pattern};
+use crate::patterns::surface::headline;
 use crate::tui::app::App;
-use crate::tui::patterns_view::{
-    Axis, Job, Mined, PatternsPane, PatternsScreen, headline, km_points,
-};
+use crate::tui::patterns_view::{Axis, Job, Mined, PatternsPane, PatternsScreen, km_points};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
