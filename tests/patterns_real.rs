@@ -4,10 +4,12 @@
 //! `tools/reference.py` computes, from the raw CSV files and with scipy / statsmodels /
 //! lifelines, every candidate the engine should test and its figures, and commits them as
 //! `reference.json`. This test imports the joined CSV through the binary, builds the dataset
-//! with the fixture's skills file (the Maven attributes as deal segments), mines it with the
-//! default options and compares:
+//! with the fixture's skills file (the Maven attributes as deal segments: the categorical ones
+//! one-hot, the numeric ones — revenue, employees, year established — in thirds), mines it with
+//! the default options and compares:
 //!
-//! - the populations (units, eligible, exclusions, events per outcome) and the selectors;
+//! - the populations (units, eligible, exclusions, events per outcome) and the selectors, with
+//!   the units each holds (so every third's cut is checked, tested or not);
 //! - the set of tested candidates, both ways, and m (and the insufficient count);
 //! - for every candidate: the counts exactly; Fisher p, q (BH after the productive rule), the
 //!   productive sub-tests, RR with its Katz interval, Wilson, Newcombe, χ², lift and WRAcc;
@@ -205,6 +207,16 @@ fn the_engine_matches_the_python_reference_on_the_maven_crm_dataset() {
             report.fail(format!("{who}: no decay follow-up"));
         }
         let got: BTreeSet<String> = pop.selectors.iter().map(|s| s.name.clone()).collect();
+        for s in &pop.selectors {
+            if let Some(w) = want["selector_units"].get(&s.name) {
+                report.eq(
+                    &who,
+                    &format!("units of {}", s.name),
+                    s.cover.count_ones(..) as u64,
+                    u(w),
+                );
+            }
+        }
         for s in pop
             .selectors
             .iter()

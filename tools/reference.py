@@ -31,10 +31,15 @@ the engine's definitions (docs: /work/shared/STATS-AND-CRATES.md §5, and tools/
         no contacts, activities or close-date history, single_threaded is true for every unit
         and the others are false for every unit. A selector true for no unit or for every unit
         is no selector (as a one-valued attribute gives none), so none of them remains;
-      - each skills segment (a categorical attribute) -> one per distinct value (an attribute
-        with exactly 2 values gets only the rarer one, ties -> lexicographically first; 1 value
-        -> none); units without a value are unexposed. Numeric attributes (revenue, employees,
-        year_established) are not used: the engine has no tertiles for segments yet;
+      - each categorical skills segment -> one per distinct value (an attribute with exactly 2
+        values gets only the rarer one, ties -> lexicographically first; 1 value -> none);
+        units without a value are unexposed;
+      - each numeric skills segment (revenue, employees, year_established; `numeric = true`)
+        -> its thirds <id>=low|mid|high: a value is a number when the stripped text matches
+        Rust's f64 syntax and is finite (anything else is missing); with at least 3 numbers,
+        c1, c2 = numpy.quantile(numbers, [1/3, 2/3]) (linear) over the population's units with
+        a number (outcome-blind), x <= c1 -> low, x <= c2 -> mid, else high; units without a
+        number are in no third. A third holding no unit or every unit is no selector;
   * candidates: every selector and every pair of selectors of different attributes; condition =
     selector names sorted lexicographically, joined with " & ";
   * binary support: N >= 60, n1 >= 20, n0 >= 20, K >= 10, N - K >= 10;
@@ -68,6 +73,7 @@ import itertools
 import json
 import math
 import os
+import re
 import sys
 import tomllib
 
@@ -94,10 +100,14 @@ SURVIVAL_HORIZON_DAYS = 180
 Z = 1.959963984540054  # Phi^-1(0.975)
 
 # Attribute names are the deal-property names assets/mappings/maven-crm.toml stores, and the
-# segment ids (source "deal", same property name) of the skills file, in the file's order.
-# The numeric attributes (year_established, revenue, employees) are left out: the engine has no
-# tertiles for segments yet.
+# segment ids (source "deal", same property name) of the skills file, in the file's order:
+# the categorical ones, then the numeric ones (`numeric = true`, split into thirds).
 CATEGORICAL = ["product", "sector", "office_location", "subsidiary_of", "manager", "regional_office"]
+NUMERIC = ["revenue", "employees", "year_established"]
+BANDS = ["low", "mid", "high"]
+# The text Rust's `str::parse::<f64>` reads as a finite number (its "inf"/"nan" spellings are
+# not finite, so they are left out): optional sign, digits with an optional point, exponent.
+NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 # The engine's binary outcomes, in its order.
 BINARY_OUTCOMES = ["slipped", "won", "lost", "discount_pressure", "stalled"]
 PRODUCTIVE_ALPHA = 0.05
@@ -129,7 +139,7 @@ def load(data_dir):
     df = df.merge(st[["sales_agent", "manager", "regional_office"]], on="sales_agent",
                   how="left", validate="many_to_one")
     assert len(df) == len(sp)
-    for c in CATEGORICAL + ["account"]:
+    for c in CATEGORICAL + NUMERIC + ["account"]:
         df[c] = df[c].fillna("")
     df["created"] = to_secs(df["engage_date"].replace("", None))
     df["closed_at"] = to_secs(df["close_date"].replace("", None))
@@ -153,8 +163,9 @@ def activity_signals(skills):
 
 def build_selectors(pop, skills):
     """-> (selectors: {attr: [name]}, masks: {name: bool array}, attr_of: {name: attr},
-    constant: [names of signals dropped for holding for no unit or every unit])."""
-    selectors, masks, attr_of, constant = {}, {}, {}, []
+    constant: [names of signals dropped for holding for no unit or every unit],
+    cuts: {numeric attr: [c1, c2]})."""
+    selectors, masks, attr_of, constant, cuts = {}, {}, {}, [], {}
     n = len(pop)
     # No contacts, activities or close-date history in a CSV of deals: at most one contact
     # (none) took part, so single_threaded holds for every unit; every other signal for none.
@@ -185,7 +196,35 @@ def build_selectors(pop, skills):
             attr_of[name] = attr
             names.append(name)
         selectors[attr] = names
-    return selectors, masks, attr_of, constant
+    for attr in NUMERIC:
+        numbers = np.array([number(v) for v in pop[attr]], dtype=float)
+        has = ~np.isnan(numbers)
+        names = []
+        # Thirds of fewer than three numbers are not thirds (the engine's rule for amounts too).
+        if has.sum() >= 3:
+            c1, c2 = np.quantile(numbers[has], [1 / 3, 2 / 3])  # method="linear", numpy's default
+            band = np.where(numbers <= c1, 0, np.where(numbers <= c2, 1, 2))
+            for b, word in enumerate(BANDS):
+                mask = has & (band == b)
+                if not mask.any() or mask.all():
+                    continue
+                name = f"{attr}={word}"
+                masks[name] = mask
+                attr_of[name] = attr
+                names.append(name)
+            cuts[attr] = [float(c1), float(c2)]
+        selectors[attr] = names
+    return selectors, masks, attr_of, constant, cuts
+
+
+def number(text):
+    """A property's text as a finite float, or NaN for missing: what the engine's segment
+    reader accepts (surrounding white space stripped, Rust's f64 syntax, finite)."""
+    text = text.strip()
+    if not NUMBER.fullmatch(text):
+        return math.nan
+    x = float(text)
+    return x if math.isfinite(x) else math.nan
 
 
 def candidates(selectors, masks, attr_of, depth2=True):
@@ -349,10 +388,13 @@ def main():
 
     with open(args.skills, "rb") as f:
         skills = tomllib.load(f)
-    segments = [(s["id"], s["source"], s["property"]) for s in skills.get("segments", [])]
-    if segments != [(a, "deal", a) for a in CATEGORICAL]:
-        sys.exit(f"{args.skills}: its segments must be the deal properties {CATEGORICAL}, in "
-                 f"that order, each with id = property; found {segments}")
+    segments = [(s["id"], s["source"], s["property"], s.get("numeric", False))
+                for s in skills.get("segments", [])]
+    expected = [(a, "deal", a, False) for a in CATEGORICAL] + [(a, "deal", a, True) for a in NUMERIC]
+    if segments != expected:
+        sys.exit(f"{args.skills}: its segments must be the deal properties {CATEGORICAL} and then "
+                 f"the numeric ones {NUMERIC}, in that order, each with id = property; found "
+                 f"{segments}")
 
     df = load(args.data)
     facts = pd.concat([df["created"], df["closed_at"]]).dropna()
@@ -392,7 +434,7 @@ def main():
     duration = np.floor((t_end - T) / DAY).astype(int)
     assert (duration >= 0).all()
 
-    selectors, masks, attr_of, constant = build_selectors(pop, skills)
+    selectors, masks, attr_of, constant, cuts = build_selectors(pop, skills)
     results = []
     insufficient = {o: 0 for o in BINARY_OUTCOMES + ["decay"]}
 
@@ -516,7 +558,7 @@ def main():
                           "unproductive enter BH with p = 1",
             "fdr": "BH over all tested candidates (statsmodels multipletests fdr_bh)",
         },
-        "attributes": {"categorical": CATEGORICAL},
+        "attributes": {"categorical": CATEGORICAL, "numeric": NUMERIC},
         "cutoff": cutoff,
         "populations": {"created": {
             "deals": deals,
@@ -527,6 +569,9 @@ def main():
             "events": {**{o: int(outcome[o][eligible].sum()) for o in BINARY_OUTCOMES},
                        "decay": int(event.sum())},
             "outcomes_tested": [o for o in BINARY_OUTCOMES if margin_ok[o]] + ["decay"],
+            # Units each selector holds, tested or not: checks every third's cut exactly.
+            "selector_units": {n: int(masks[n].sum()) for attr in selectors
+                               for n in selectors[attr]},
         }},
         "tested": len(results),
         "tested_by_outcome": tested_by_outcome,
@@ -537,6 +582,7 @@ def main():
         "insufficient_by_outcome": insufficient,
         "constant_signals": constant,
         "selectors": selectors,
+        "tertile_cuts": cuts,
         "candidates": results,
     }
     write_json(args.out, doc)
@@ -555,6 +601,7 @@ def main():
     print(f"selectors {sum(len(v) for v in selectors.values())}: "
           + ", ".join(f"{k} {len(v)}" for k, v in selectors.items() if v)
           + f"; constant signals dropped: {len(constant)}")
+    print("tertile cuts: " + ", ".join(f"{k} {c[0]!r} / {c[1]!r}" for k, c in cuts.items()))
     print(f"tested m = {len(results)} {tested_by_outcome}; insufficient {insufficient}")
     print(f"depth 2: {len(depth2)} tested, {doc['depth2_productive']} productive")
     print(f"discoveries q<=0.10: {doc['discoveries_q10']}")

@@ -12,7 +12,7 @@ use crate::domain::{Pipeline, StageId};
 use crate::signals::Skills;
 use crate::signals::asof::{SignalParams, SignalsAt, signals_at};
 use crate::signals::facts::DealFacts;
-use crate::signals::skills::phrase_list_ids;
+use crate::signals::skills::{NUMERIC_BANDS, Segment, phrase_list_ids};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -74,112 +74,167 @@ struct Context {
     landmark: i64,
 }
 
-/// Builds the dataset.
-pub fn build(
-    deals: &[DealFacts],
-    pipelines: &[Pipeline],
-    skills: &Skills,
-    options: &BuildOptions,
-) -> Dataset {
-    let mut closing = ClosingStages::default();
-    let mut open: Vec<(StageId, String)> = Vec::new();
-    for p in pipelines {
-        for s in &p.stages {
-            if s.is_closed {
-                if s.is_won {
-                    closing.won.insert(s.id.clone());
-                } else {
-                    closing.lost.insert(s.id.clone());
+/// What every population is built from, prepared once: the closing stages, the population
+/// contexts, the signal parameters and each deal's two-way instants. [`build`] makes the
+/// miner's populations with it; the advisor makes populations of its own units (open deals as
+/// of now, recommendations as of when they were shown) with [`Frame::population_at`], so that
+/// both read the same signals, selectors and outcomes.
+pub struct Frame<'a> {
+    deals: &'a [DealFacts],
+    skills: &'a Skills,
+    options: BuildOptions,
+    closing: ClosingStages,
+    contexts: Vec<Context>,
+    params: SignalParams,
+    two_way: Option<Vec<Vec<Timestamp>>>,
+}
+
+impl<'a> Frame<'a> {
+    /// Prepares the frame for `deals`.
+    pub fn new(
+        deals: &'a [DealFacts],
+        pipelines: &[Pipeline],
+        skills: &'a Skills,
+        options: &BuildOptions,
+    ) -> Frame<'a> {
+        let mut closing = ClosingStages::default();
+        let mut open: Vec<(StageId, String)> = Vec::new();
+        for p in pipelines {
+            for s in &p.stages {
+                if s.is_closed {
+                    if s.is_won {
+                        closing.won.insert(s.id.clone());
+                    } else {
+                        closing.lost.insert(s.id.clone());
+                    }
+                } else if !open.iter().any(|(id, _)| id == &s.id) {
+                    open.push((s.id.clone(), s.label.clone()));
                 }
-            } else if !open.iter().any(|(id, _)| id == &s.id) {
-                open.push((s.id.clone(), s.label.clone()));
             }
         }
-    }
-    let mut contexts = vec![Context {
-        key: "created".into(),
-        stage: None,
-        context: "from creation".into(),
-        landmark: 0,
-    }];
-    for (id, label) in &open {
-        contexts.push(Context {
-            key: format!("reached:{id}"),
-            stage: Some(id.clone()),
-            context: format!("after {label}"),
+        let mut contexts = vec![Context {
+            key: "created".into(),
+            stage: None,
+            context: "from creation".into(),
             landmark: 0,
-        });
-        contexts.push(Context {
-            key: format!("reached:{id}+{STAGE_LANDMARK_DAYS}d"),
-            stage: Some(id.clone()),
-            context: format!("{STAGE_LANDMARK_DAYS} days into {label}"),
-            landmark: STAGE_LANDMARK_DAYS,
-        });
-    }
-    let params = SignalParams {
-        live: skills
-            .personas()
-            .iter()
-            .enumerate()
-            .filter_map(|(i, p)| p.live_days().map(|d| (i as u32, i64::from(d))))
-            .collect(),
-        slip_min_days: options.slip_min_days,
-    };
-    // Each deal's two-way instants, once for every population; `None` when the source records
-    // no activities at all, so that silence says nothing (decay is then closed-lost only).
-    let two_way: Option<Vec<Vec<Timestamp>>> =
-        deals.iter().any(|d| !d.activities.is_empty()).then(|| {
-            deals
+        }];
+        for (id, label) in &open {
+            contexts.push(Context {
+                key: format!("reached:{id}"),
+                stage: Some(id.clone()),
+                context: format!("after {label}"),
+                landmark: 0,
+            });
+            contexts.push(Context {
+                key: format!("reached:{id}+{STAGE_LANDMARK_DAYS}d"),
+                stage: Some(id.clone()),
+                context: format!("{STAGE_LANDMARK_DAYS} days into {label}"),
+                landmark: STAGE_LANDMARK_DAYS,
+            });
+        }
+        let params = SignalParams {
+            live: skills
+                .personas()
                 .iter()
-                .map(|d| d.two_way_times().into_iter().map(from_unix).collect())
-                .collect()
-        });
-    let mut owners: HashMap<String, u32> = HashMap::new();
-    let mut accounts: HashMap<String, u32> = HashMap::new();
-    let id_of = |map: &mut HashMap<String, u32>, key: &Option<String>| match key {
-        Some(k) => {
-            let next = map.len() as u32;
-            *map.entry(k.clone()).or_insert(next)
+                .enumerate()
+                .filter_map(|(i, p)| p.live_days().map(|d| (i as u32, i64::from(d))))
+                .collect(),
+            slip_min_days: options.slip_min_days,
+        };
+        // Each deal's two-way instants, once for every population; `None` when the source records
+        // no activities at all, so that silence says nothing (decay is then closed-lost only).
+        let two_way: Option<Vec<Vec<Timestamp>>> =
+            deals.iter().any(|d| !d.activities.is_empty()).then(|| {
+                deals
+                    .iter()
+                    .map(|d| d.two_way_times().into_iter().map(from_unix).collect())
+                    .collect()
+            });
+        Frame {
+            deals,
+            skills,
+            options: options.clone(),
+            closing,
+            contexts,
+            params,
+            two_way,
         }
-        None => u32::MAX,
-    };
-    let mut populations: Vec<Population> = Vec::new();
-    let mut seen: Vec<(Vec<usize>, Vec<i64>)> = Vec::new();
-    for ctx in &contexts {
-        let mut members: Vec<(usize, i64, i64)> = Vec::new();
-        let mut exclusions = Exclusions::default();
-        for (di, d) in deals.iter().enumerate() {
-            let entered = match &ctx.stage {
-                None => Some(d.created_at),
-                Some(s) => d.history.first_entered(s).map(|t| t.as_second()),
-            };
-            let Some(entered) = entered else { continue };
-            let t = entered + ctx.landmark * DAY;
-            if t > options.cutoff {
-                continue;
-            }
-            if closing
-                .closed_at(&d.history)
-                .is_some_and(|c| c.as_second() < t)
-            {
-                exclusions.closed_before_landmark += 1;
-                continue;
-            }
-            members.push((di, t, entered));
+    }
+
+    /// The deals the frame was prepared for.
+    pub fn deals(&self) -> &'a [DealFacts] {
+        self.deals
+    }
+
+    /// The stages that close a deal won or lost.
+    pub fn closing(&self) -> &ClosingStages {
+        &self.closing
+    }
+
+    /// The stage a population is about (`None` for `created`) and its landmark in days.
+    pub fn context_of(&self, key: &str) -> Option<(Option<&StageId>, i64)> {
+        self.contexts
+            .iter()
+            .find(|c| c.key == key)
+            .map(|c| (c.stage.as_ref(), c.landmark))
+    }
+
+    /// When deal `d` entered the context's stage (or was created), in Unix seconds.
+    fn entered(ctx: &Context, d: &DealFacts) -> Option<i64> {
+        match &ctx.stage {
+            None => Some(d.created_at),
+            Some(s) => d.history.first_entered(s).map(|t| t.as_second()),
         }
-        if members.is_empty() {
-            continue;
-        }
-        let signature = (
-            members.iter().map(|m| m.0).collect::<Vec<_>>(),
-            members.iter().map(|m| m.1).collect::<Vec<_>>(),
+    }
+
+    /// The population `key` over the units the caller chooses: `(deal index, T)`, each deal
+    /// that entered the population's stage. Every selector is kept (one true for every unit
+    /// still says something about each of them), and outcomes are eligible where their window
+    /// has passed by the frame's cutoff. `None` when the frame has no such population.
+    pub fn population_at(&self, key: &str, units: &[(usize, i64)]) -> Option<Population> {
+        let ctx = self.contexts.iter().find(|c| c.key == key)?;
+        let members: Vec<(usize, i64, i64)> = units
+            .iter()
+            .filter_map(|&(di, t)| {
+                let entered = Self::entered(ctx, self.deals.get(di)?)?;
+                Some((di, t, entered))
+            })
+            .collect();
+        Some(self.assemble(
+            ctx,
+            &members,
+            Exclusions::default(),
+            &mut HashMap::new(),
+            &mut HashMap::new(),
+            false,
+        ))
+    }
+
+    /// One population from its members `(deal index, T, stage entry)`.
+    fn assemble(
+        &self,
+        ctx: &Context,
+        members: &[(usize, i64, i64)],
+        mut exclusions: Exclusions,
+        owners: &mut HashMap<String, u32>,
+        accounts: &mut HashMap<String, u32>,
+        drop_constant: bool,
+    ) -> Population {
+        let (deals, skills, options, closing, params) = (
+            self.deals,
+            self.skills,
+            &self.options,
+            &self.closing,
+            &self.params,
         );
-        if ctx.landmark == 0 && seen.contains(&signature) {
-            // The same units at the same times as an earlier context (a first stage entered
-            // at creation): testing it again would only inflate m.
-            continue;
-        }
-        seen.push(signature);
+        let two_way = &self.two_way;
+        let id_of = |map: &mut HashMap<String, u32>, key: &Option<String>| match key {
+            Some(k) => {
+                let next = map.len() as u32;
+                *map.entry(k.clone()).or_insert(next)
+            }
+            None => u32::MAX,
+        };
         let n = members.len();
         let mut eligible = Cover::with_capacity(n);
         for (u, m) in members.iter().enumerate() {
@@ -191,26 +246,19 @@ pub fn build(
         }
         let signals: Vec<SignalsAt> = members
             .iter()
-            .map(|&(di, t, entered)| signals_at(&deals[di], t, entered, &params))
+            .map(|&(di, t, entered)| signals_at(&deals[di], t, entered, params))
             .collect();
         let (mut selectors, segments, mut confounders) =
-            selectors_for(ctx, deals, &members, &signals, skills);
+            selectors_for(ctx, deals, members, &signals, skills, !drop_constant);
         let moderators = moderators_for(&signals, skills, &selectors);
-        let outcomes = outcomes_for(
-            deals,
-            two_way.as_deref(),
-            &members,
-            &closing,
-            skills,
-            options,
-        );
+        let outcomes = outcomes_for(deals, two_way.as_deref(), members, closing, skills, options);
         let follow = {
             let mut durations = Vec::with_capacity(n);
             let mut events = Vec::with_capacity(n);
-            for &(di, t, _) in &members {
+            for &(di, t, _) in members {
                 let decay = outcomes::decay_with(
                     &deals[di].history,
-                    &closing,
+                    closing,
                     two_way.as_ref().map(|times| times[di].as_slice()),
                     from_unix(t),
                     from_unix(options.cutoff),
@@ -235,7 +283,7 @@ pub fn build(
             name: "owner".into(),
             strata: members
                 .iter()
-                .map(|m| id_of(&mut owners, &deals[m.0].owner))
+                .map(|m| id_of(owners, &deals[m.0].owner))
                 .collect(),
         });
         let unit_owners = confounders
@@ -244,19 +292,21 @@ pub fn build(
             .unwrap_or_default();
         let unit_accounts = members
             .iter()
-            .map(|m| id_of(&mut accounts, &deals[m.0].company))
+            .map(|m| id_of(accounts, &deals[m.0].company))
             .collect();
         // A selector true for no unit or for every unit says nothing; kept, its conjunctions
         // would copy other candidates' tests and inflate m.
-        selectors.retain(|s| {
-            let k = s.cover.count_ones(..);
-            k > 0 && k < n
-        });
+        if drop_constant {
+            selectors.retain(|s| {
+                let k = s.cover.count_ones(..);
+                k > 0 && k < n
+            });
+        }
         let segments = segments
             .into_iter()
             .filter_map(|name| selectors.iter().position(|s| s.name == name))
             .collect();
-        populations.push(Population {
+        Population {
             key: ctx.key.clone(),
             stage: ctx
                 .stage
@@ -277,7 +327,64 @@ pub fn build(
             confounders,
             owners: unit_owners,
             accounts: unit_accounts,
-        });
+        }
+    }
+}
+
+/// Builds the dataset.
+pub fn build(
+    deals: &[DealFacts],
+    pipelines: &[Pipeline],
+    skills: &Skills,
+    options: &BuildOptions,
+) -> Dataset {
+    let frame = Frame::new(deals, pipelines, skills, options);
+    let mut owners: HashMap<String, u32> = HashMap::new();
+    let mut accounts: HashMap<String, u32> = HashMap::new();
+    let mut populations: Vec<Population> = Vec::new();
+    let mut seen: Vec<(Vec<usize>, Vec<i64>)> = Vec::new();
+    for ctx in &frame.contexts {
+        let mut members: Vec<(usize, i64, i64)> = Vec::new();
+        let mut exclusions = Exclusions::default();
+        for (di, d) in deals.iter().enumerate() {
+            let Some(entered) = Frame::entered(ctx, d) else {
+                continue;
+            };
+            let t = entered + ctx.landmark * DAY;
+            if t > options.cutoff {
+                continue;
+            }
+            if frame
+                .closing
+                .closed_at(&d.history)
+                .is_some_and(|c| c.as_second() < t)
+            {
+                exclusions.closed_before_landmark += 1;
+                continue;
+            }
+            members.push((di, t, entered));
+        }
+        if members.is_empty() {
+            continue;
+        }
+        let signature = (
+            members.iter().map(|m| m.0).collect::<Vec<_>>(),
+            members.iter().map(|m| m.1).collect::<Vec<_>>(),
+        );
+        if ctx.landmark == 0 && seen.contains(&signature) {
+            // The same units at the same times as an earlier context (a first stage entered
+            // at creation): testing it again would only inflate m.
+            continue;
+        }
+        seen.push(signature);
+        populations.push(frame.assemble(
+            ctx,
+            &members,
+            exclusions,
+            &mut owners,
+            &mut accounts,
+            true,
+        ));
     }
     Dataset {
         populations,
@@ -301,13 +408,16 @@ fn bit(mask: u64, i: usize) -> bool {
 }
 
 /// Candidate selectors, the names of segment selectors defining type-B populations, and the
-/// segment confounders.
+/// segment confounders. With `every_value`, each value of a segment has its selector, even
+/// where the miner keeps only the rarer of two (the advisor names values the miner chose on
+/// other units).
 fn selectors_for(
     ctx: &Context,
     deals: &[DealFacts],
     members: &[(usize, i64, i64)],
     signals: &[SignalsAt],
     skills: &Skills,
+    every_value: bool,
 ) -> (Vec<Selector>, Vec<String>, Vec<Confounder>) {
     let n = members.len();
     let mut out = Vec::new();
@@ -383,17 +493,9 @@ fn selectors_for(
     // Amount tertiles at T, cut on this population's amounts (outcome-blind).
     let amounts: Vec<f64> = signals.iter().filter_map(|s| s.amount).collect();
     if amounts.len() >= 3 {
-        let (c1, c2) = tertile_cuts(&amounts);
-        let band = |x: f64| {
-            if x <= c1 {
-                0
-            } else if x <= c2 {
-                1
-            } else {
-                2
-            }
-        };
-        for (b, word) in ["low", "mid", "high"].iter().enumerate() {
+        let cuts = tertile_cuts(&amounts);
+        let band = |x: f64| tertile_band(cuts, x);
+        for (b, word) in NUMERIC_BANDS.iter().enumerate() {
             out.push(Selector {
                 name: format!("amount={word}"),
                 attribute: "amount".into(),
@@ -414,6 +516,12 @@ fn selectors_for(
             .iter()
             .map(|m| deals[m.0].segments.get(si).and_then(|v| v.as_deref()))
             .collect();
+        if segment.numeric() {
+            let (selectors, confounder) = numeric_segment(segment, &values);
+            out.extend(selectors);
+            confounders.extend(confounder);
+            continue;
+        }
         let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
         for v in values.iter().flatten() {
             *counts.entry(v).or_default() += 1;
@@ -431,10 +539,10 @@ fn selectors_for(
                     .collect(),
             });
         }
-        if counts.len() < 2 {
+        if counts.len() < 2 && !every_value {
             continue;
         }
-        let kept: BTreeSet<&str> = if counts.len() == 2 {
+        let kept: BTreeSet<&str> = if counts.len() == 2 && !every_value {
             // Two values are complements: one selector says it all (the rarer one).
             let mut v: Vec<(&&str, &usize)> = counts.iter().collect();
             v.sort_by(|a, b| a.1.cmp(b.1).then(a.0.cmp(b.0)));
@@ -457,6 +565,67 @@ fn selectors_for(
         }
     }
     (out, segments, confounders)
+}
+
+/// The selectors of a numeric segment — its thirds, `<id>=low|mid|high`, cut on this
+/// population's units with a value exactly as the amount tertiles are — and its strata when it
+/// is a confounder (the third; `u32::MAX` without a value).
+///
+/// A value that does not read as a finite number is missing, like an empty one: the segment
+/// then says nothing about that unit. It is not reported: the build is pure and has no channel
+/// for warnings, and one odd cell must not stop a run.
+fn numeric_segment(
+    segment: &Segment,
+    values: &[Option<&str>],
+) -> (Vec<Selector>, Option<Confounder>) {
+    let n = values.len();
+    let numbers: Vec<Option<f64>> = values.iter().map(|v| v.and_then(number)).collect();
+    let present: Vec<f64> = numbers.iter().flatten().copied().collect();
+    // Thirds of fewer than three values are not thirds (the amounts' rule); with no cuts every
+    // unit is missing, so the segment gives no selector and an uninformative stratification.
+    let cuts = (present.len() >= 3).then(|| tertile_cuts(&present));
+    let bands: Vec<Option<usize>> = numbers
+        .iter()
+        .map(|x| cuts.zip(*x).map(|(c, x)| tertile_band(c, x)))
+        .collect();
+    let confounder = segment.confounder().then(|| Confounder {
+        name: segment.id().to_owned(),
+        strata: bands
+            .iter()
+            .map(|b| b.map_or(u32::MAX, |b| b as u32))
+            .collect(),
+    });
+    let mut selectors = Vec::new();
+    if cuts.is_some() {
+        let label = segment.label().to_lowercase();
+        for (b, word) in NUMERIC_BANDS.iter().enumerate() {
+            selectors.push(Selector {
+                name: format!("{}={word}", segment.id()),
+                attribute: segment.id().to_owned(),
+                phrase: Phrase::Clause(format!("with {label} in the {word} third")),
+                cover: cover_of(n, |u| bands[u] == Some(b)),
+            });
+        }
+    }
+    (selectors, confounder)
+}
+
+/// A property's text as a finite number (surrounding spaces allowed), or `None`: "NaN" and
+/// "inf" parse but would fall outside every third or sort above every number.
+fn number(text: &str) -> Option<f64> {
+    text.trim().parse::<f64>().ok().filter(|x| x.is_finite())
+}
+
+/// The third (0 low, 1 mid, 2 high) of `x` given [`tertile_cuts`]: `x <= c1` is low, `x <= c2`
+/// mid, so tied values always share a third.
+fn tertile_band((c1, c2): (f64, f64), x: f64) -> usize {
+    if x <= c1 {
+        0
+    } else if x <= c2 {
+        1
+    } else {
+        2
+    }
 }
 
 /// Tertile cut points with numpy's default (linear) quantile.
@@ -586,4 +755,92 @@ fn outcomes_for(
             }),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The segment `revenue` of a one-segment skills file; `flags` end its table.
+    fn segment(flags: &str) -> Segment {
+        let text = format!(
+            "version = 1\n[[segments]]\nid = \"revenue\"\nlabel = \"Annual Revenue\"\n\
+             source = \"company\"\nproperty = \"revenue\"\nnumeric = true\n{flags}"
+        );
+        match Skills::parse(&text, "test.toml") {
+            Ok(skills) => skills.segments()[0].clone(),
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    fn units(s: &Selector) -> Vec<usize> {
+        s.cover.ones().collect()
+    }
+
+    #[test]
+    fn numeric_segments_split_into_thirds_of_the_units_with_a_number() {
+        let values = [
+            Some("10"),
+            Some(" 20 "),
+            Some("30"),
+            Some("40"),
+            Some("5e1"),
+            Some("60"),
+            None,
+            Some("n/a"),
+            Some("NaN"),
+            Some("-inf"),
+            Some(""),
+            Some("1,000"),
+        ];
+        let (selectors, confounder) = numeric_segment(&segment("confounder = true\n"), &values);
+        // Cut on the six numbers only: 26.67 and 43.33.
+        let names: Vec<&str> = selectors.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["revenue=low", "revenue=mid", "revenue=high"]);
+        let covers: Vec<Vec<usize>> = selectors.iter().map(units).collect();
+        assert_eq!(covers, [vec![0, 1], vec![2, 3], vec![4, 5]]);
+        assert!(selectors.iter().all(|s| s.attribute == "revenue"));
+        assert_eq!(
+            selectors[0].phrase,
+            Phrase::Clause("with annual revenue in the low third".into())
+        );
+        let Some(confounder) = confounder else {
+            panic!("a confounder segment has strata")
+        };
+        assert_eq!(confounder.name, "revenue");
+        let m = u32::MAX;
+        assert_eq!(confounder.strata, [0, 0, 1, 1, 2, 2, m, m, m, m, m, m]);
+    }
+
+    #[test]
+    fn tied_numbers_share_a_third_and_a_third_may_be_empty() {
+        let values = ["1", "1", "1", "1", "2", "3"].map(Some);
+        let (selectors, confounder) = numeric_segment(&segment(""), &values);
+        assert!(confounder.is_none());
+        let covers: Vec<Vec<usize>> = selectors.iter().map(units).collect();
+        // Both cuts fall among the ones (1 and 1.33): the middle third is empty, and the build
+        // later drops it with every selector that holds for no unit.
+        assert_eq!(covers, [vec![0, 1, 2, 3], vec![], vec![4, 5]]);
+    }
+
+    #[test]
+    fn fewer_than_three_numbers_give_no_thirds() {
+        let values = [Some("1"), Some("x"), Some("2"), None];
+        let (selectors, confounder) = numeric_segment(&segment("confounder = true\n"), &values);
+        assert!(selectors.is_empty());
+        assert_eq!(confounder.map(|c| c.strata), Some(vec![u32::MAX; 4]));
+    }
+
+    #[test]
+    fn tertile_cuts_are_numpy_linear_quantiles() {
+        // numpy 1.26 `quantile([10, 20, 30, 40, 50, 60], [1/3, 2/3])`, and of [1, 2, 3, 4].
+        let (c1, c2) = tertile_cuts(&[60.0, 10.0, 40.0, 20.0, 50.0, 30.0]);
+        assert!((c1 - 26.666666666666664).abs() < 1e-12, "{c1}");
+        assert!((c2 - 43.33333333333333).abs() < 1e-12, "{c2}");
+        assert_eq!(tertile_cuts(&[4.0, 1.0, 3.0, 2.0]), (2.0, 3.0));
+        assert_eq!(tertile_band((2.0, 3.0), 2.0), 0);
+        assert_eq!(tertile_band((2.0, 3.0), 2.5), 1);
+        assert_eq!(tertile_band((2.0, 3.0), 3.0), 1);
+        assert_eq!(tertile_band((2.0, 3.0), 3.5), 2);
+    }
 }

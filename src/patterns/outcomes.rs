@@ -189,7 +189,9 @@ pub fn decay_with(
         history
             .stages
             .iter()
-            .filter(|c| stages.contains(&c.stage_id) && c.at > t)
+            // A deal closed at exactly T is a unit (only closes before T exclude it, §5.1):
+            // its close is its outcome, on day 0, not an open deal censored at the horizon.
+            .filter(|c| stages.contains(&c.stage_id) && c.at >= t)
             .map(|c| c.at)
             .min()
     };
@@ -237,7 +239,7 @@ pub fn stalled(
         .stages
         .iter()
         .filter(|c| {
-            (closing.won.contains(&c.stage_id) || closing.lost.contains(&c.stage_id)) && c.at > t
+            (closing.won.contains(&c.stage_id) || closing.lost.contains(&c.stage_id)) && c.at >= t
         })
         .map(|c| c.at)
         .min();
@@ -453,7 +455,26 @@ mod tests {
                 days: 10,
                 event: false
             }
+        ); // Closed at exactly T (coarse dates put stage entry and close on one day): lost is an
+        // event on day 0, won a censoring on day 0 — never an open deal followed for 180 days.
+        let lost_at_t = history(&[(10, "demo"), (10, "closedlost")], &[]);
+        assert_eq!(
+            decay(&lost_at_t, &closing(), &busy, t, day(1000)),
+            Decay {
+                days: 0,
+                event: true
+            }
         );
+        let won_at_t = history(&[(10, "demo"), (10, "closedwon")], &[]);
+        assert_eq!(
+            decay(&won_at_t, &closing(), &[], t, day(1000)),
+            Decay {
+                days: 0,
+                event: false
+            }
+        );
+        // Nor does a deal closed at T stall afterwards.
+        assert!(!stalled(&won_at_t, &closing(), &[], t, 90));
     }
 
     proptest::proptest! {

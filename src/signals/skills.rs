@@ -8,7 +8,8 @@
 //!   (competitor names, discount requests, business cases…);
 //! - **segments** (`[[segments]]`): which company and deal properties split deals into
 //!   comparable groups, which of them also define populations of their own and which the pattern
-//!   engine stratifies by;
+//!   engine stratifies by; a segment is categorical (one group per value) unless it is marked
+//!   `numeric`, in which case the engine splits its values into thirds;
 //! - **moderators** (`[[moderators]]`): the exceptions a team already suspects, named by signal,
 //!   each tested against the exposures it lists.
 //!
@@ -35,7 +36,8 @@
 //!
 //! Moderators name signals as text. The forms are `single_threaded`, `slipped_before`,
 //! `engaged:<persona>`, `live:<persona>` (the persona needs `live_days`), `mentioned:<phrase
-//! list>`, `stage_engaged:<persona>`, `stage_mentioned:<phrase list>` and `<segment>=<value>`.
+//! list>`, `stage_engaged:<persona>`, `stage_mentioned:<phrase list>` and `<segment>=<value>`,
+//! where the value of a numeric segment is one of its thirds, [`NUMERIC_BANDS`].
 //! This module checks the names; what each signal means as of a point in time is defined where
 //! signals are computed.
 
@@ -56,6 +58,15 @@ pub const FORMAT_VERSION: u32 = 1;
 /// The most phrase lists a file may define: [`Skills::phrase_hits`] answers with one bit per list
 /// in a `u64`.
 pub const MAX_PHRASE_LISTS: usize = 64;
+
+/// The most personas a file may define: the signals hold one bit per persona in a `u64`
+/// (a contact's personas, and the engaged and live sets of a deal), so a 65th would share the
+/// first one's bit.
+pub const MAX_PERSONAS: usize = 64;
+
+/// The values of a numeric segment, lowest third first: a signal names one as
+/// `<segment>=<band>`, and the pattern engine's selectors are named the same way.
+pub const NUMERIC_BANDS: [&str; 3] = ["low", "mid", "high"];
 
 /// Properties the CRM records when a deal closes, or that hold the deal's current state (stage,
 /// amount, close date); a segment on one of them would leak the outcome into the pattern, so a
@@ -238,14 +249,15 @@ impl SegmentSource {
     }
 }
 
-/// A segment dimension: a categorical company or deal property that the pattern engine may
-/// select on (`buying_center = engineering`).
+/// A segment dimension: a company or deal property that the pattern engine may select on,
+/// either categorical (`buying_center = engineering`) or numeric (`revenue` in its low third).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
     id: String,
     label: String,
     source: SegmentSource,
     property: String,
+    numeric: bool,
     population: bool,
     confounder: bool,
 }
@@ -273,8 +285,14 @@ impl Segment {
         &self.property
     }
 
+    /// Whether the values are numbers, split into thirds ([`NUMERIC_BANDS`]) rather than
+    /// taken one by one. A value that does not read as a finite number counts as missing.
+    pub fn numeric(&self) -> bool {
+        self.numeric
+    }
+
     /// Whether each value of this segment also defines a population of its own ("in
-    /// engineering-led accounts").
+    /// engineering-led accounts"). Never true for a numeric segment.
     pub fn population(&self) -> bool {
         self.population
     }
@@ -410,7 +428,9 @@ struct RawSegment {
     source: SegmentSource,
     property: Spanned<String>,
     #[serde(default)]
-    population: bool,
+    numeric: bool,
+    // Spanned so that a numeric segment's refused `population = true` is reported at its value.
+    population: Option<Spanned<bool>>,
     #[serde(default)]
     confounder: bool,
 }
@@ -607,6 +627,15 @@ fn check_personas(
             personas.iter().map(|q| q.id.as_str()),
             invalid,
         )?;
+        if personas.len() == MAX_PERSONAS {
+            return Err(invalid(
+                at_id,
+                format!(
+                    "persona {id:?} is one too many: a skills file holds at most {MAX_PERSONAS} \
+                     personas"
+                ),
+            ));
+        }
         check_label(&p.label, "persona", id, invalid)?;
         if p.patterns.is_empty() {
             return Err(invalid(
@@ -760,12 +789,28 @@ fn check_segments(
                 ),
             ));
         }
+        let population = match s.population {
+            Some(p) if s.numeric && *p.get_ref() => {
+                return Err(invalid(
+                    p.span().start,
+                    format!(
+                        "segment {id:?} is numeric, so it cannot define populations: a \
+                         population is a group of deals sharing one value, and a numeric \
+                         segment's thirds are cut afresh from each population's values, so they \
+                         name no fixed group; remove `population = true`, or add a categorical \
+                         property (a size band) for the populations"
+                    ),
+                ));
+            }
+            p => p.is_some_and(Spanned::into_inner),
+        };
         segments.push(Segment {
             id: s.id.into_inner(),
             label: s.label.into_inner().trim().to_owned(),
             source: s.source,
             property: s.property.into_inner(),
-            population: s.population,
+            numeric: s.numeric,
+            population,
             confounder: s.confounder,
         });
     }
@@ -865,14 +910,23 @@ fn check_signal(name: &str, defined: &Defined<'_>) -> Result<(), String> {
         }
     }
     if let Some((segment, value)) = name.split_once('=') {
-        if !defined.segments.iter().any(|s| s.id == segment) {
+        let Some(defined_segment) = defined.segments.iter().find(|s| s.id == segment) else {
             return Err(format!(
                 "signal {name:?} names the segment {segment:?}, which this file does not define"
             ));
-        }
+        };
         if value.is_empty() || value.trim() != value {
             return Err(format!(
                 "signal {name:?} needs a segment value after `=`, without spaces around it"
+            ));
+        }
+        // A numeric segment's selectors are its thirds; any other value would name a signal
+        // that never exists.
+        if defined_segment.numeric && !NUMERIC_BANDS.contains(&value) {
+            return Err(format!(
+                "signal {name:?}: segment {segment:?} is numeric, so its values are its thirds \
+                 {}",
+                NUMERIC_BANDS.join(", ")
             ));
         }
         return Ok(());
@@ -1984,6 +2038,100 @@ mod tests {
         assert_eq!((line, column), (259, 6), "{message}");
         assert!(message.contains("\"list64\""), "{message}");
         assert!(message.contains("at most 64 phrase lists"), "{message}");
+    }
+
+    #[test]
+    fn at_most_64_personas_fit_and_the_65th_is_reported() {
+        let personas = |n: usize| {
+            let mut text = String::from("version = 1\n");
+            for i in 0..n {
+                text.push_str(&format!(
+                    "[[personas]]\nid = \"p{i}\"\nlabel = \"P {i}\"\npatterns = [\"title{i}\"]\n"
+                ));
+            }
+            text
+        };
+        let skills = parsed(&personas(MAX_PERSONAS));
+        assert_eq!(skills.personas().len(), 64);
+        assert_eq!(ids_of(&skills, "Title63"), ["p63"]);
+        assert_eq!(ids_of(&skills, "title0 / title63"), ["p0", "p63"]);
+        // Persona i's id is on line 3 + 4i, so the 65th (i = 64) is on line 259.
+        let (line, column, message) = invalid(&personas(MAX_PERSONAS + 1));
+        assert_eq!((line, column), (259, 6), "{message}");
+        assert!(message.contains("\"p64\""), "{message}");
+        assert!(message.contains("at most 64 personas"), "{message}");
+    }
+
+    /// A file with one numeric segment (`revenue`) whose table ends with `extra`, then `rest`;
+    /// `extra` starts on line 7.
+    fn with_numeric(extra: &str, rest: &str) -> String {
+        format!(
+            "version = 1\n[[segments]]\nid = \"revenue\"\nlabel = \"Revenue\"\nsource = \"company\"\n\
+             property = \"revenue\"\n{extra}{rest}"
+        )
+    }
+
+    #[test]
+    fn numeric_segments_parse_and_default_to_categorical() {
+        let skills = parsed(&with_numeric(
+            "numeric = true\nconfounder = true\npopulation = false\n",
+            "[[segments]]\nid = \"tier\"\nlabel = \"Tier\"\nsource = \"deal\"\nproperty = \"tier\"\n",
+        ));
+        let [revenue, tier] = skills.segments() else {
+            panic!("{:?}", skills.segments())
+        };
+        assert!(revenue.numeric() && revenue.confounder() && !revenue.population());
+        assert!(!tier.numeric());
+        assert!(!parsed(&with_numeric("numeric = false\n", "")).segments()[0].numeric());
+        assert_eq!(NUMERIC_BANDS, ["low", "mid", "high"]);
+    }
+
+    #[test]
+    fn numeric_segment_rules_are_reported_where_they_break() {
+        // A numeric segment cannot define populations: at the `population` value.
+        let (line, column, message) =
+            invalid(&with_numeric("numeric = true\npopulation = true\n", ""));
+        assert_eq!((line, column), (8, 14), "{message}");
+        assert!(
+            message.contains("segment \"revenue\" is numeric, so it cannot define populations"),
+            "{message}"
+        );
+        // ...whichever key comes first.
+        let (line, column, message) =
+            invalid(&with_numeric("population = true\nnumeric = true\n", ""));
+        assert_eq!((line, column), (7, 14), "{message}");
+        assert!(message.contains("cannot define populations"), "{message}");
+        // `numeric` is a boolean.
+        for bad in ["\"yes\"", "1", "[true]"] {
+            let (line, _, message) = invalid(&with_numeric(&format!("numeric = {bad}\n"), ""));
+            assert_eq!(line, 7, "{bad}: {message}");
+        }
+        // A moderator names one of the thirds, never a raw number.
+        let moderator = |signal: &str| {
+            with_numeric(
+                "numeric = true\n",
+                &format!("[[moderators]]\nsignal = {signal:?}\nlabel = \"unless\"\n"),
+            )
+        };
+        for band in NUMERIC_BANDS {
+            let signal = format!("revenue={band}");
+            assert_eq!(parsed(&moderator(&signal)).moderators()[0].signal(), signal);
+        }
+        for value in ["1000", "Low", "medium", "low "] {
+            let (line, column, message) = invalid(&moderator(&format!("revenue={value}")));
+            assert_eq!((line, column), (9, 10), "{value}: {message}");
+            assert!(
+                message.contains("is numeric, so its values are its thirds low, mid, high")
+                    || message.contains("without spaces"),
+                "{value}: {message}"
+            );
+        }
+        // A categorical segment takes any value.
+        let text = with_numeric(
+            "",
+            "[[moderators]]\nsignal = \"revenue=1000\"\nlabel = \"unless\"\n",
+        );
+        assert_eq!(parsed(&text).moderators().len(), 1);
     }
 
     #[test]

@@ -7,6 +7,7 @@ use super::Result;
 use crate::domain::time::from_unix;
 use crate::domain::{AmountChange, CloseDateChange, StageChange, StageId};
 use crate::signals::facts::{ActivityFact, ContactFact, DealFacts};
+use crate::signals::skills::MAX_PERSONAS;
 use crate::signals::{SegmentSource, Skills};
 use rusqlite::Connection;
 use std::collections::HashMap;
@@ -111,7 +112,7 @@ fn load_activities(
                     .iter()
                     .enumerate()
                     .filter(|(_, p)| p.matches(&t))
-                    .fold(0u64, |acc, (i, _)| acc | (1 << (i % 64)))
+                    .fold(0u64, |acc, (i, _)| acc | persona_bit(i))
             });
             personas.insert(id, bits);
         }
@@ -174,6 +175,18 @@ fn load_activities(
     Ok(())
 }
 
+/// The bit of persona `i` (in the skills file's order) in a contact's persona set. The skills
+/// parser refuses more than [`MAX_PERSONAS`], so every persona has a bit of its own; were that
+/// rule ever lifted, the shift is checked so that extra personas get no bit rather than
+/// aliasing the first ones' (which `1 << (i % 64)` did).
+fn persona_bit(i: usize) -> u64 {
+    debug_assert!(i < MAX_PERSONAS, "persona {i} has no bit");
+    u32::try_from(i)
+        .ok()
+        .and_then(|i| 1u64.checked_shl(i))
+        .unwrap_or(0)
+}
+
 fn load_segments(
     conn: &Connection,
     skills: &Skills,
@@ -234,4 +247,18 @@ fn load_segments(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_persona_the_parser_allows_has_a_bit_of_its_own() {
+        let bits: Vec<u64> = (0..MAX_PERSONAS).map(persona_bit).collect();
+        assert_eq!(bits[0], 1);
+        assert_eq!(bits[63], 1 << 63);
+        assert_eq!(bits.iter().fold(0u64, |acc, b| acc | b), u64::MAX);
+        assert_eq!(bits.iter().map(|b| b.count_ones()).sum::<u32>(), 64);
+    }
 }
