@@ -214,6 +214,13 @@ pub enum LessonsCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The active lessons' recommendations on the open deals as of now (each is recorded once
+    /// per deal and lesson version, so its outcome can be measured later).
+    Advise {
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+    },
     /// Re-measure every lesson on the cache now and record the evidence (every mining run
     /// does this too).
     Measure {

@@ -1,5 +1,6 @@
 //! `dealtrace lessons …`: the lesson library from the command line.
 
+use crate::advisor::follow::{FollowTable, follow_table};
 use crate::advisor::library::{self, Merge};
 use crate::advisor::{measure, promote};
 use crate::cli::LessonsCommand;
@@ -24,7 +25,7 @@ pub(super) fn run(store: &Store, config: &Config, command: LessonsCommand) -> Re
     let who = |by: Option<String>| by.unwrap_or_else(|| config.reviewer_name());
     match command {
         LessonsCommand::List { json, status } => list(store, status.map(Into::into), json),
-        LessonsCommand::Show { id, json } => show(store, &id, json),
+        LessonsCommand::Show { id, json } => show(store, &skills()?, &id, json),
         LessonsCommand::Promote {
             pattern,
             recommendation,
@@ -53,6 +54,7 @@ pub(super) fn run(store: &Store, config: &Config, command: LessonsCommand) -> Re
             &who(by),
         ),
         LessonsCommand::FromReviews { json } => from_reviews(store, &skills()?, json),
+        LessonsCommand::Advise { json } => advise_now(store, &skills()?, json),
         LessonsCommand::Measure { json } => measure_now(store, &skills()?, json),
         LessonsCommand::Export { path } => export(store, path.as_deref()),
         LessonsCommand::Import { path, json } => import(store, &path, json),
@@ -178,6 +180,92 @@ struct ShownLesson<'a> {
     lesson: &'a Lesson,
     evidence: &'a [Evidence],
     changes: Vec<ChangeJson>,
+    followed: FollowTables,
+}
+
+/// Outcomes when the recommendation was followed against when not: from the recommendations
+/// the advisor recorded, and from the lesson replayed on the history before it existed.
+#[derive(Debug, Serialize)]
+pub struct FollowTables {
+    /// The outcome compared (the lesson's pattern outcome; `lost` for decay).
+    pub outcome: String,
+    /// Recorded recommendations.
+    pub live: FollowTable,
+    /// The replay on history (observational; see `advisor::advise::replay`).
+    pub replay: FollowTable,
+}
+
+/// Both follow-up tables of a lesson, on the cache as of now.
+pub fn follow_tables(store: &Store, skills: &Skills, lesson: &Lesson) -> Result<FollowTables> {
+    let source = super::patterns::source(store, skills)?;
+    let now = super::reference_now(store)?.as_second().max(source.cutoff);
+    let options = crate::patterns::build::BuildOptions::at(now);
+    let frame =
+        crate::patterns::build::Frame::new(&source.deals, &source.pipelines, skills, &options);
+    let index: std::collections::HashMap<&str, usize> = source
+        .deals
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.id.as_str(), i))
+        .collect();
+    let records: Vec<crate::domain::RecommendationRecord> =
+        store::lessons::recommendations(store.conn())?
+            .into_iter()
+            .filter(|r| r.lesson_id == lesson.id)
+            .collect();
+    let refs: Vec<(usize, &crate::domain::RecommendationRecord)> = records
+        .iter()
+        .filter_map(|r| Some((*index.get(r.deal_id.as_str())?, r)))
+        .collect();
+    let live = follow_table(crate::advisor::advise::live_followups(
+        &frame, lesson, &refs,
+    ));
+    let data = crate::patterns::build::build(
+        &source.deals,
+        &source.pipelines,
+        skills,
+        &crate::patterns::build::BuildOptions::at(source.cutoff),
+    );
+    let replay = data
+        .populations
+        .iter()
+        .find(|p| p.key == lesson.trigger.population)
+        .map(|pop| follow_table(crate::advisor::advise::replay(&frame, lesson, pop)))
+        .unwrap_or_else(|| follow_table([]));
+    Ok(FollowTables {
+        outcome: crate::advisor::advise::follow_outcome(lesson).to_owned(),
+        live,
+        replay,
+    })
+}
+
+fn follow_line(t: &FollowTable) -> String {
+    let share = |e: u64, n: u64| {
+        if n == 0 {
+            "—".to_owned()
+        } else {
+            format!("{:.0}%", 100.0 * e as f64 / n as f64)
+        }
+    };
+    let effect = match (t.rr, t.ci_low, t.ci_high, t.p) {
+        (Some(rr), Some(lo), Some(hi), Some(p)) => {
+            format!(
+                "; RR {rr:.2} (95% CI {lo:.2}–{hi:.2}){} p = {p:.3}",
+                if t.corrected { " †" } else { "" }
+            )
+        }
+        _ => String::new(),
+    };
+    format!(
+        "followed {}/{} = {} vs not {}/{} = {}{effect}; {} pending",
+        t.events_followed,
+        t.n_followed,
+        share(t.events_followed, t.n_followed),
+        t.events_not_followed,
+        t.n_not_followed,
+        share(t.events_not_followed, t.n_not_followed),
+        t.pending
+    )
 }
 
 #[derive(Serialize)]
@@ -188,8 +276,9 @@ struct ChangeJson {
     what: String,
 }
 
-fn show(store: &Store, id: &str, json: bool) -> Result<()> {
+fn show(store: &Store, skills: &Skills, id: &str, json: bool) -> Result<()> {
     let l = find(store, id)?;
+    let followed = follow_tables(store, skills, &l)?;
     let evidence = store::lessons::evidence(store.conn(), &l.id)?;
     let changes = store::lessons::changes(store.conn(), &l.id)?;
     let mut out = std::io::stdout().lock();
@@ -206,6 +295,7 @@ fn show(store: &Store, id: &str, json: bool) -> Result<()> {
                     what: c.what,
                 })
                 .collect(),
+            followed,
         };
         serde_json::to_writer_pretty(&mut out, &body)?;
         writeln!(out)?;
@@ -261,6 +351,18 @@ fn show(store: &Store, id: &str, json: bool) -> Result<()> {
             )?;
         }
     }
+    writeln!(out)?;
+    writeln!(
+        out,
+        "When the recommendation was followed ({}):",
+        followed.outcome
+    )?;
+    writeln!(out, "  recorded:         {}", follow_line(&followed.live))?;
+    writeln!(
+        out,
+        "  replayed history: {} (observational)",
+        follow_line(&followed.replay)
+    )?;
     writeln!(out)?;
     writeln!(out, "History:")?;
     for c in &changes {
@@ -542,6 +644,161 @@ pub fn remeasure_and_record(
     }
     tx.commit()?;
     Ok(lessons.into_iter().zip(evidence).collect())
+}
+
+#[derive(Serialize)]
+struct AdviceJson<'a> {
+    deal_id: &'a str,
+    deal: Option<&'a str>,
+    lesson_id: &'a str,
+    lesson_version: i64,
+    statement: &'a str,
+    recommendation: &'a str,
+    first_shown: bool,
+}
+
+/// Infers, from the history up to `now`, whether each recorded recommendation not yet settled
+/// was followed, and records what it finds. Returns how many were settled.
+pub fn settle_followed(
+    store: &Store,
+    frame: &crate::patterns::build::Frame<'_>,
+    lessons: &[Lesson],
+    now: i64,
+) -> Result<usize> {
+    let index: std::collections::HashMap<&str, usize> = frame
+        .deals()
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.id.as_str(), i))
+        .collect();
+    let records = store::lessons::recommendations(store.conn())?;
+    let tx = store.conn().unchecked_transaction()?;
+    let mut settled = 0;
+    for lesson in lessons {
+        let open: Vec<(usize, &crate::domain::RecommendationRecord)> = records
+            .iter()
+            .filter(|r| r.lesson_id == lesson.id && r.followed.is_none())
+            .filter_map(|r| Some((*index.get(r.deal_id.as_str())?, r)))
+            .collect();
+        if open.is_empty() {
+            continue;
+        }
+        let inferred = crate::advisor::advise::infer_followed(frame, lesson, &open, now);
+        for ((_, r), found) in open.iter().zip(inferred) {
+            if let Some((followed, at)) = found {
+                settled += usize::from(store::lessons::set_followed(
+                    &tx,
+                    &r.deal_id,
+                    &r.lesson_id,
+                    r.lesson_version,
+                    followed,
+                    crate::domain::FollowedSource::Inferred,
+                    crate::domain::time::from_unix(at),
+                )?);
+            }
+        }
+    }
+    tx.commit()?;
+    Ok(settled)
+}
+
+fn advise_now(store: &Store, skills: &Skills, json: bool) -> Result<()> {
+    let source = super::patterns::source(store, skills)?;
+    let now = super::reference_now(store)?;
+    let frame = crate::patterns::build::Frame::new(
+        &source.deals,
+        &source.pipelines,
+        skills,
+        &crate::patterns::build::BuildOptions::at(now.as_second()),
+    );
+    let lessons = store::lessons::all(store.conn())?;
+    settle_followed(store, &frame, &lessons, now.as_second())?;
+    let fired = crate::advisor::advise::advise(&frame, &lessons, now.as_second());
+    let names: std::collections::HashMap<String, String> =
+        store::deals::list(store.conn(), &store::deals::DealFilter::default())?
+            .into_iter()
+            .map(|d| (d.id.to_string(), crate::text::sanitize_line(&d.name)))
+            .collect();
+    let tx = store.conn().unchecked_transaction()?;
+    let mut first_shown = Vec::with_capacity(fired.len());
+    for f in &fired {
+        let l = &lessons[f.lesson];
+        first_shown.push(store::lessons::record_shown(
+            &tx,
+            &crate::domain::RecommendationRecord {
+                deal_id: f.deal_id.clone(),
+                lesson_id: l.id.clone(),
+                lesson_version: l.version,
+                text: l.recommendation.clone(),
+                shown_at: now,
+                followed: None,
+                followed_source: None,
+                followed_at: None,
+            },
+        )?);
+    }
+    tx.commit()?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        let rows: Vec<AdviceJson<'_>> = fired
+            .iter()
+            .zip(&first_shown)
+            .map(|(f, &first)| {
+                let l = &lessons[f.lesson];
+                AdviceJson {
+                    deal_id: f.deal_id.as_str(),
+                    deal: names.get(f.deal_id.as_str()).map(String::as_str),
+                    lesson_id: l.id.as_str(),
+                    lesson_version: l.version,
+                    statement: &l.statement,
+                    recommendation: &l.recommendation,
+                    first_shown: first,
+                }
+            })
+            .collect();
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({ "as_of": now, "recommendations": rows }),
+        )?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    if fired.is_empty() {
+        let active = lessons
+            .iter()
+            .filter(|l| l.status == LessonStatus::Active)
+            .count();
+        writeln!(
+            out,
+            "No recommendation as of {}: {active} active lesson(s) fire on no open deal.",
+            ymd(now)
+        )?;
+        return Ok(());
+    }
+    for (li, l) in lessons.iter().enumerate() {
+        let deals: Vec<&crate::advisor::advise::Fired> =
+            fired.iter().filter(|f| f.lesson == li).collect();
+        if deals.is_empty() {
+            continue;
+        }
+        writeln!(
+            out,
+            "{} — {} open deal(s) as of {}",
+            l.recommendation,
+            deals.len(),
+            ymd(now)
+        )?;
+        writeln!(out, "  because: {}", l.statement)?;
+        for f in deals {
+            writeln!(
+                out,
+                "  {:<14} {}",
+                f.deal_id,
+                names.get(f.deal_id.as_str()).map_or("", String::as_str)
+            )?;
+        }
+    }
+    Ok(())
 }
 
 fn measure_now(store: &Store, skills: &Skills, json: bool) -> Result<()> {

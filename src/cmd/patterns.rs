@@ -119,7 +119,19 @@ pub fn print(store: &Store, skills: &Skills, request: &Request) -> Result<()> {
     let data = dataset(store, skills)?;
     let options = options(request, skills);
     let run = mine::mine(&data, &options);
+    // Every mining run re-measures the lesson library, so its evidence stays current.
+    let measured = super::lessons::remeasure_and_record(store, &data, jiff::Timestamp::now())?;
     let mut out = std::io::stdout().lock();
+    if !request.json && !measured.is_empty() {
+        let attention = measured
+            .iter()
+            .filter(|(_, e)| e.verdict.needs_attention())
+            .count();
+        eprintln!(
+            "re-measured {} lesson(s): {attention} no longer hold as claimed (`dealtrace lessons list`)",
+            measured.len()
+        );
+    }
     if request.json {
         let body = json_body(&data, &run, options.fdr);
         serde_json::to_writer_pretty(&mut out, &body)?;

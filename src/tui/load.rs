@@ -190,6 +190,8 @@ pub fn mine(db: &Path, config: &Config, progress: impl Fn(MinePhase)) -> Result<
     progress(MinePhase::Testing);
     let options = cmd::options(&cmd::Request::default(), &skills);
     let run = crate::patterns::mine::mine(&data, &options);
+    // Every mining run re-measures the lesson library, so its evidence stays current.
+    crate::cmd::lessons::remeasure_and_record(&Store::open(db)?, &data, Timestamp::now())?;
     Ok(Mined::new(run, &data, source.deals.len(), options.fdr))
 }
 
