@@ -184,3 +184,29 @@ fn patterns_are_mined_in_the_background_and_lead_to_their_deals() {
         other => panic!("dealtrace did not exit cleanly: {other:?}"),
     }
 }
+
+#[test]
+fn a_pattern_becomes_an_active_lesson_that_advises_open_deals() {
+    let sb = Sandbox::new();
+    sb.demo(600, 42);
+    let mut s = spawn(&sb, &[]);
+    s.see("Review queue");
+    s.keys("3");
+    s.see("patterns tested");
+    // The planted single-threaded pattern ranks second in this demo.
+    s.see("Single-threaded deals slipped 2.4x");
+    s.keys("j");
+    s.keys("p");
+    s.see("proposed lesson");
+    s.keys("4");
+    s.see("Lesson v1");
+    s.keys("a");
+    s.see("Lesson v2");
+    s.see("open deal(s) now");
+    s.see("replayed*");
+    s.keys("q");
+    match s.exit() {
+        WaitStatus::Exited(_, 0) => {}
+        other => panic!("dealtrace did not exit cleanly: {other:?}"),
+    }
+}

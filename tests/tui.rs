@@ -88,6 +88,32 @@ fn serve_from(db: &std::path::Path, app: &mut App, commands: Vec<Command>) {
                 }))));
                 serve_from(db, app, more);
             }
+            Command::LoadLessons { generation } => {
+                let result = load::lessons(db, &Config::default()).unwrap();
+                let more = app.update(Action::LessonsLoaded {
+                    generation,
+                    result: Box::new(Ok(result)),
+                });
+                serve_from(db, app, more);
+            }
+            Command::Promote(pattern) => {
+                let skills = dealtrace::signals::Skills::builtin();
+                let l = dealtrace::cmd::lessons::promote(&store, &skills, &pattern, None, "revops")
+                    .unwrap();
+                let more = app.update(Action::LessonSaved(Ok(format!(
+                    "proposed lesson: {}",
+                    l.statement
+                ))));
+                serve_from(db, app, more);
+            }
+            Command::SetLessonStatus { id, status } => {
+                dealtrace::cmd::lessons::change_status(&store, &id, status, "maya").unwrap();
+                let more = app.update(Action::LessonSaved(Ok(format!(
+                    "lesson is {}",
+                    status.as_str()
+                ))));
+                serve_from(db, app, more);
+            }
             Command::Mine { generation } => {
                 let phases = std::cell::RefCell::new(Vec::new());
                 let mined =
@@ -700,5 +726,75 @@ fn a_pattern_drills_down_to_its_deals_and_their_traces() {
         assert_eq!(app.patterns.pane, PatternsPane::List);
         press(&mut app, Action::Back);
         assert_eq!(app.screen, Screen::Queue);
+    }
+}
+
+#[test]
+fn a_promoted_lesson_advises_open_deals_and_shows_its_follow_up() {
+    use dealtrace::domain::LessonStatus;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("lessons.sqlite");
+    drop(write_demo_cache(&db, 600, 42));
+    // On the Patterns screen: select the planted pattern and promote it.
+    let (mut app, _) = App::new("lessons.sqlite".into(), 80, 24, false);
+    app.update(Action::DealsLoaded(Ok(
+        load::all(&db, &Config::default()).unwrap()
+    )));
+    let commands = app.update(Action::ShowPatterns);
+    serve_from(&db, &mut app, commands);
+    let mined = app.patterns.mined.clone().unwrap();
+    let rank = mined
+        .patterns
+        .iter()
+        .position(|p| p.key == "risk:reached:presentationscheduled:slipped:single_threaded")
+        .expect("the planted pattern surfaces");
+    for _ in 0..rank {
+        press(&mut app, Action::Down);
+    }
+    let commands = app.update(Action::Promote);
+    serve_from(&db, &mut app, commands);
+    assert!(
+        app.notice
+            .as_deref()
+            .unwrap()
+            .starts_with("proposed lesson")
+    );
+    // On the Lessons screen: activate it; then mine again, which re-measures it.
+    let commands = app.update(Action::ShowLessons);
+    serve_from(&db, &mut app, commands);
+    assert_eq!(app.screen, Screen::Lessons);
+    let commands = app.update(Action::SetLessonStatus(LessonStatus::Active));
+    serve_from(&db, &mut app, commands);
+    let row = app.lessons.selected_row().unwrap().clone();
+    assert_eq!(row.lesson.status, LessonStatus::Active);
+    let commands = app.update(Action::ShowPatterns);
+    serve_from(&db, &mut app, commands);
+    let commands = app.update(Action::MineAgain);
+    serve_from(&db, &mut app, commands);
+    for (w, h) in SIZES {
+        let (mut app, _) = App::new("lessons.sqlite".into(), w, h, false);
+        app.update(Action::DealsLoaded(Ok(
+            load::all(&db, &Config::default()).unwrap()
+        )));
+        let commands = app.update(Action::ShowLessons);
+        serve_from(&db, &mut app, commands);
+        let row = app.lessons.selected_row().unwrap();
+        // The advisor flags the open single-threaded deals past Demo (tests/advisor.rs checks
+        // the set deal by deal).
+        assert!(row.firing > 0);
+        assert_eq!(
+            row.latest().unwrap().verdict,
+            dealtrace::domain::Verdict::Holds
+        );
+        let replay = &row.follow.replay;
+        assert!(replay.n_followed > 0 && replay.n_not_followed > 0);
+        let screen = text(&app);
+        assert!(screen.contains("[4 Lessons 1]"), "{screen}");
+        assert!(
+            screen.contains(&format!("{} open deal(s) now", row.firing)),
+            "{screen}"
+        );
+        assert!(screen.contains("replayed*"), "{screen}");
+        insta::assert_snapshot!(format!("lessons_{w}x{h}"), screen);
     }
 }

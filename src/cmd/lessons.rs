@@ -185,7 +185,7 @@ struct ShownLesson<'a> {
 
 /// Outcomes when the recommendation was followed against when not: from the recommendations
 /// the advisor recorded, and from the lesson replayed on the history before it existed.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FollowTables {
     /// The outcome compared (the lesson's pattern outcome; `lost` for decay).
     pub outcome: String,
@@ -199,47 +199,52 @@ pub struct FollowTables {
 pub fn follow_tables(store: &Store, skills: &Skills, lesson: &Lesson) -> Result<FollowTables> {
     let source = super::patterns::source(store, skills)?;
     let now = super::reference_now(store)?.as_second().max(source.cutoff);
-    let options = crate::patterns::build::BuildOptions::at(now);
-    let frame =
-        crate::patterns::build::Frame::new(&source.deals, &source.pipelines, skills, &options);
-    let index: std::collections::HashMap<&str, usize> = source
-        .deals
+    let frame = crate::patterns::build::Frame::new(
+        &source.deals,
+        &source.pipelines,
+        skills,
+        &crate::patterns::build::BuildOptions::at(now),
+    );
+    let data = super::patterns::build_dataset(&source, skills);
+    let records = store::lessons::recommendations(store.conn())?;
+    Ok(follow_tables_in(&frame, &data, &records, lesson))
+}
+
+/// Both follow-up tables of a lesson, from a frame as of now, the miner's dataset and every
+/// recorded recommendation.
+pub fn follow_tables_in(
+    frame: &crate::patterns::build::Frame<'_>,
+    data: &crate::patterns::dataset::Dataset,
+    records: &[crate::domain::RecommendationRecord],
+    lesson: &Lesson,
+) -> FollowTables {
+    let index: std::collections::HashMap<&str, usize> = frame
+        .deals()
         .iter()
         .enumerate()
         .map(|(i, d)| (d.id.as_str(), i))
         .collect();
-    let records: Vec<crate::domain::RecommendationRecord> =
-        store::lessons::recommendations(store.conn())?
-            .into_iter()
-            .filter(|r| r.lesson_id == lesson.id)
-            .collect();
     let refs: Vec<(usize, &crate::domain::RecommendationRecord)> = records
         .iter()
+        .filter(|r| r.lesson_id == lesson.id)
         .filter_map(|r| Some((*index.get(r.deal_id.as_str())?, r)))
         .collect();
-    let live = follow_table(crate::advisor::advise::live_followups(
-        &frame, lesson, &refs,
-    ));
-    let data = crate::patterns::build::build(
-        &source.deals,
-        &source.pipelines,
-        skills,
-        &crate::patterns::build::BuildOptions::at(source.cutoff),
-    );
+    let live = follow_table(crate::advisor::advise::live_followups(frame, lesson, &refs));
     let replay = data
         .populations
         .iter()
         .find(|p| p.key == lesson.trigger.population)
-        .map(|pop| follow_table(crate::advisor::advise::replay(&frame, lesson, pop)))
+        .map(|pop| follow_table(crate::advisor::advise::replay(frame, lesson, pop)))
         .unwrap_or_else(|| follow_table([]));
-    Ok(FollowTables {
+    FollowTables {
         outcome: crate::advisor::advise::follow_outcome(lesson).to_owned(),
         live,
         replay,
-    })
+    }
 }
 
-fn follow_line(t: &FollowTable) -> String {
+/// A follow-up table in one line.
+pub fn follow_line(t: &FollowTable) -> String {
     let share = |e: u64, n: u64| {
         if n == 0 {
             "—".to_owned()
@@ -408,6 +413,30 @@ fn promote_pattern(
              (and `--json` with their keys)"
         )
     })?;
+    let lesson = promote(store, skills, pattern, recommendation, by)?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &lesson)?;
+        writeln!(out)?;
+    } else {
+        writeln!(
+            out,
+            "proposed lesson {}: {}\nrecommendation: {}\nactivate it with `dealtrace lessons status {} active`",
+            lesson.id, lesson.statement, lesson.recommendation, lesson.id
+        )?;
+    }
+    Ok(())
+}
+
+/// Saves a surfaced pattern as a proposed lesson, unless a lesson not retired already rests on
+/// it.
+pub fn promote(
+    store: &Store,
+    skills: &Skills,
+    pattern: &crate::patterns::mine::Pattern,
+    recommendation: Option<String>,
+    by: &str,
+) -> Result<Lesson> {
     let existing = store::lessons::all(store.conn())?.into_iter().find(|l| {
         l.status != LessonStatus::Retired && l.patterns.iter().any(|p| p.key == pattern.key)
     });
@@ -435,18 +464,30 @@ fn promote_pattern(
         Some(by),
         &format!("promoted from pattern {}", pattern.key),
     )?;
-    let mut out = std::io::stdout().lock();
-    if json {
-        serde_json::to_writer_pretty(&mut out, &lesson)?;
-        writeln!(out)?;
-    } else {
-        writeln!(
-            out,
-            "proposed lesson {}: {}\nrecommendation: {}\nactivate it with `dealtrace lessons status {} active`",
-            lesson.id, lesson.statement, lesson.recommendation, lesson.id
-        )?;
+    Ok(lesson)
+}
+
+/// Moves a lesson to `status` as its next version; `None` when it already has it.
+pub fn change_status(
+    store: &Store,
+    id: &LessonId,
+    status: LessonStatus,
+    by: &str,
+) -> Result<Option<Lesson>> {
+    let before = store::lessons::get(store.conn(), id)?
+        .ok_or_else(|| eyre!("no lesson {id}; `dealtrace lessons list` shows the ids"))?;
+    if before.status == status {
+        return Ok(None);
     }
-    Ok(())
+    let now = super::reference_now(store)?;
+    let changed = Lesson {
+        status,
+        status_changed_by: Some(by.to_owned()),
+        status_changed_at: Some(now),
+        ..before.clone()
+    };
+    let what = format!("status {} → {}", before.status.as_str(), status.as_str());
+    save_version(store, &before, changed, by, &what).map(Some)
 }
 
 /// Saves `changed` as the next version of `before`, with a history row saying `what`.
@@ -465,26 +506,16 @@ fn save_version(
 }
 
 fn set_status(store: &Store, id: &str, status: LessonStatus, by: &str) -> Result<()> {
-    let before = find(store, id)?;
-    if before.status == status {
-        println!("lesson {} is already {}", before.id, status.as_str());
-        return Ok(());
+    let lesson = find(store, id)?;
+    match change_status(store, &lesson.id, status, by)? {
+        None => println!("lesson {} is already {}", lesson.id, status.as_str()),
+        Some(saved) => println!(
+            "lesson {} is {} (v{})",
+            saved.id,
+            status.as_str(),
+            saved.version
+        ),
     }
-    let now = super::reference_now(store)?;
-    let changed = Lesson {
-        status,
-        status_changed_by: Some(by.to_owned()),
-        status_changed_at: Some(now),
-        ..before.clone()
-    };
-    let what = format!("status {} → {}", before.status.as_str(), status.as_str());
-    let saved = save_version(store, &before, changed, by, &what)?;
-    println!(
-        "lesson {} is {} (v{})",
-        saved.id,
-        status.as_str(),
-        saved.version
-    );
     Ok(())
 }
 

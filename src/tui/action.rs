@@ -1,6 +1,7 @@
 //! The one vocabulary of the UI: everything that can happen, as plain values, and the work
 //! `update` asks the event loop to do.
 
+use super::lessons_view::LessonsData;
 use super::patterns_view::{MinePhase, Mined};
 use super::rows::Rows;
 use crate::crm::engine::SyncEvent;
@@ -41,6 +42,12 @@ pub enum Action {
     MineAgain,
     /// Show or hide the candidates that lacked the data to be tested.
     ToggleInsufficient,
+    /// Promote the selected pattern to a proposed lesson.
+    Promote,
+    /// Show the Lessons screen (reading the lessons again).
+    ShowLessons,
+    /// Move the selected lesson to this status.
+    SetLessonStatus(crate::domain::LessonStatus),
     /// Next pane (or next list screen).
     NextPane,
     /// Previous pane.
@@ -120,6 +127,15 @@ pub enum Action {
         /// Where it is.
         phase: MinePhase,
     },
+    /// The lessons finished loading (or why not).
+    LessonsLoaded {
+        /// The load (see [`Command::LoadLessons`]).
+        generation: u64,
+        /// The lessons, ready to show.
+        result: Box<Result<LessonsData, String>>,
+    },
+    /// A lesson was saved (promoted, or its status changed): what happened, or why not.
+    LessonSaved(Result<String, String>),
     /// A background mining run finished (or why it failed, in one sentence).
     Mined {
         /// The run (see [`Command::Mine`]).
@@ -192,6 +208,20 @@ pub enum Command {
     PostNotes,
     /// Sync from the configured CRM in the background, reporting progress as actions.
     Sync,
+    /// Read the lessons, their evidence, follow-ups and the deals they fire on.
+    LoadLessons {
+        /// Numbers the loads, so that an older one landing late is ignored.
+        generation: u64,
+    },
+    /// Save this pattern as a proposed lesson.
+    Promote(Box<crate::patterns::mine::Pattern>),
+    /// Move a lesson to a status.
+    SetLessonStatus {
+        /// The lesson.
+        id: crate::domain::LessonId,
+        /// The new status.
+        status: crate::domain::LessonStatus,
+    },
     /// Mine the history for patterns in the background, reporting progress as actions.
     Mine {
         /// Numbers the runs, so that an older one landing late is ignored.

@@ -3,6 +3,7 @@
 use super::action::{Action, Command, DealList, ReviewSource, SaveKind};
 use super::deal_view::DealScreen;
 use super::keys::Mode;
+use super::lessons_view::LessonsScreen;
 use super::list::{ListKind, ListView};
 use super::patterns_view::{PatternsPane, PatternsScreen};
 use super::rows::Rows;
@@ -65,6 +66,8 @@ pub enum Screen {
     Review,
     /// The patterns mined from the history.
     Patterns,
+    /// The lesson library.
+    Lessons,
 }
 
 /// Settings `update` needs from the configuration.
@@ -112,6 +115,8 @@ pub struct App {
     pub deal_origin: Screen,
     /// The Patterns screen: the last mining run and where the reader is in it.
     pub patterns: PatternsScreen,
+    /// The Lessons screen.
+    pub lessons: LessonsScreen,
     /// The deal being loaded for the deal view.
     pub loading_deal: Option<DealId>,
     /// The deal whose review is being loaded for the wizard.
@@ -186,6 +191,7 @@ impl App {
             deal: None,
             deal_origin: Screen::Queue,
             patterns: PatternsScreen::default(),
+            lessons: LessonsScreen::default(),
             loading_deal: None,
             loading_review: None,
             finalizing: false,
@@ -227,6 +233,7 @@ impl App {
             Screen::Queue | Screen::Pipeline => Mode::List,
             Screen::Deal => Mode::Deal,
             Screen::Patterns => Mode::Patterns,
+            Screen::Lessons => Mode::Lessons,
             Screen::Review => match &self.wizard {
                 Some(w) if w.is_typing() => Mode::WizardText,
                 _ => Mode::WizardList,
@@ -289,7 +296,7 @@ impl App {
                 self.deal.as_ref().map(|d| d.detail.summary.id.clone())
             }
             Screen::Queue | Screen::Pipeline => self.selected_deal().map(|d| d.id.clone()),
-            Screen::Patterns => None,
+            Screen::Patterns | Screen::Lessons => None,
         }
     }
 
@@ -349,6 +356,19 @@ impl App {
             }
             Action::MineProgress { generation, phase } => self.patterns.progress(generation, phase),
             Action::Mined { generation, result } => self.patterns.finished(generation, *result),
+            Action::LessonsLoaded { generation, result } => {
+                self.lessons.finished(generation, *result)
+            }
+            Action::LessonSaved(result) => {
+                let ok = result.is_ok();
+                self.notice = Some(sanitize_line(match &result {
+                    Ok(s) | Err(s) => s,
+                }));
+                if ok && self.screen == Screen::Lessons {
+                    return vec![self.load_lessons()];
+                }
+            }
+            Action::ShowLessons => return self.show_lessons(),
             Action::Wizard(input) => return self.wizard_input(input),
             Action::CloseWizard => self.close_wizard(),
             other => return self.navigate(other),
@@ -362,6 +382,7 @@ impl App {
             Screen::Queue | Screen::Pipeline => self.list_action(action),
             Screen::Deal => self.deal_action(action),
             Screen::Patterns => self.patterns_action(action),
+            Screen::Lessons => self.lessons_action(action),
             Screen::Review => Vec::new(),
         }
     }
@@ -550,6 +571,12 @@ impl App {
             Action::ShowPipeline => self.show_list(ListKind::Pipeline),
             Action::MineAgain => return self.start_mining(),
             Action::ToggleInsufficient => p.toggle_insufficient(),
+            Action::Promote => {
+                if let Some(pattern) = p.selected_pattern() {
+                    return vec![Command::Promote(Box::new(pattern.clone()))];
+                }
+            }
+            Action::ShowPatterns => {}
             Action::Up => p.step(-1),
             Action::Down => p.step(1),
             Action::PageUp => p.step(-page),
@@ -564,6 +591,47 @@ impl App {
             }
             // From the deals or the lacking-data list, back to the patterns; from there, the list.
             Action::Back if p.pane != PatternsPane::List => p.pane = PatternsPane::List,
+            Action::Back => self.show_list(self.list),
+            _ => {}
+        }
+        Vec::new()
+    }
+
+    fn load_lessons(&mut self) -> Command {
+        Command::LoadLessons {
+            generation: self.lessons.start(),
+        }
+    }
+
+    /// Shows the Lessons screen, reading the lessons again (a mining run or a sync may have
+    /// changed their evidence).
+    fn show_lessons(&mut self) -> Vec<Command> {
+        self.screen = Screen::Lessons;
+        self.searching = false;
+        vec![self.load_lessons()]
+    }
+
+    fn lessons_action(&mut self, action: Action) -> Vec<Command> {
+        let page = (self.page_rows() / 3).max(1) as isize;
+        let l = &mut self.lessons;
+        match action {
+            Action::ShowQueue => self.show_list(ListKind::Queue),
+            Action::ShowPipeline => self.show_list(ListKind::Pipeline),
+            Action::ShowPatterns => return self.show_patterns(),
+            Action::Up => l.step(-1),
+            Action::Down => l.step(1),
+            Action::PageUp => l.step(-page),
+            Action::PageDown => l.step(page),
+            Action::Top => l.step(isize::MIN),
+            Action::Bottom => l.step(isize::MAX),
+            Action::SetLessonStatus(status) => {
+                if let Some(row) = l.selected_row() {
+                    return vec![Command::SetLessonStatus {
+                        id: row.lesson.id.clone(),
+                        status,
+                    }];
+                }
+            }
             Action::Back => self.show_list(self.list),
             _ => {}
         }

@@ -109,6 +109,21 @@ async fn main_loop(
                 Command::SaveFinal(job) => saver.send(SaveJob::Final(job)),
                 Command::MarkReviewed(id) => saver.send(SaveJob::Mark(id, app.now())),
                 Command::Sync => spawn_sync(db.clone(), config.clone(), tx.clone()),
+                Command::LoadLessons { generation } => {
+                    spawn_lessons(db.clone(), config.clone(), generation, tx.clone())
+                }
+                Command::Promote(pattern) => spawn_lesson_write(
+                    db.clone(),
+                    config.clone(),
+                    LessonWrite::Promote(pattern),
+                    tx.clone(),
+                ),
+                Command::SetLessonStatus { id, status } => spawn_lesson_write(
+                    db.clone(),
+                    config.clone(),
+                    LessonWrite::Status(id, status),
+                    tx.clone(),
+                ),
                 Command::Mine { generation } => {
                     spawn_mine(db.clone(), config.clone(), generation, tx.clone())
                 }
@@ -357,6 +372,57 @@ fn spawn_review_source(db: PathBuf, id: DealId, tx: mpsc::UnboundedSender<Action
     tokio::task::spawn_blocking(move || {
         let result = load::review_source(&db, &id).map_err(|e| crate::cmd::one_line(&e));
         let _ = tx.send(Action::ReviewLoaded(Box::new(result)));
+    });
+}
+
+/// Reads the lessons on a thread of its own (it reads every deal's history).
+fn spawn_lessons(db: PathBuf, config: Config, generation: u64, tx: mpsc::UnboundedSender<Action>) {
+    std::thread::spawn(move || {
+        let result = load::lessons(&db, &config).map_err(|e| crate::cmd::one_line(&e));
+        let _ = tx.send(Action::LessonsLoaded {
+            generation,
+            result: Box::new(result),
+        });
+    });
+}
+
+/// A change to the lesson library asked for from the UI.
+enum LessonWrite {
+    Promote(Box<crate::patterns::mine::Pattern>),
+    Status(crate::domain::LessonId, crate::domain::LessonStatus),
+}
+
+/// Writes to the lesson library on a thread of its own and says what happened.
+fn spawn_lesson_write(
+    db: PathBuf,
+    config: Config,
+    write: LessonWrite,
+    tx: mpsc::UnboundedSender<Action>,
+) {
+    std::thread::spawn(move || {
+        let by = config.reviewer_name();
+        let result = (|| -> Result<String> {
+            let store = Store::open(&db)?;
+            match write {
+                LessonWrite::Promote(pattern) => {
+                    let skills = crate::signals::Skills::from_config(&config)
+                        .map_err(|e| eyre!("{e}; fix the skills file"))?;
+                    let l = crate::cmd::lessons::promote(&store, &skills, &pattern, None, &by)?;
+                    Ok(format!(
+                        "proposed lesson: {} (4 shows the lessons)",
+                        l.statement
+                    ))
+                }
+                LessonWrite::Status(id, status) => {
+                    match crate::cmd::lessons::change_status(&store, &id, status, &by)? {
+                        Some(l) => Ok(format!("lesson is {} (v{})", status.as_str(), l.version)),
+                        None => Ok(format!("lesson already {}", status.as_str())),
+                    }
+                }
+            }
+        })()
+        .map_err(|e| crate::cmd::one_line(&e));
+        let _ = tx.send(Action::LessonSaved(result));
     });
 }
 

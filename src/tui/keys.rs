@@ -2,6 +2,7 @@
 //! status line read too, so the help can never disagree with what the keys do.
 
 use super::action::Action;
+use crate::domain::LessonStatus;
 use crate::review::WizardInput;
 use ratatui::crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseEvent, MouseEventKind,
@@ -21,6 +22,8 @@ pub enum Mode {
     Deal,
     /// The Patterns screen.
     Patterns,
+    /// The Lessons screen.
+    Lessons,
     /// The review wizard, a list or selector focused (letters are commands).
     WizardList,
     /// The review wizard, a text field focused (letters are text).
@@ -60,13 +63,14 @@ pub fn key_action(key: &KeyEvent, mode: Mode) -> Option<Action> {
         Mode::Help => Some(Action::CloseHelp),
         Mode::Search => search_key(key),
         Mode::WizardList | Mode::WizardText => wizard_key(key, mode == Mode::WizardText),
-        Mode::List | Mode::Deal | Mode::Patterns => browse_key(key, ctrl, mode),
+        Mode::List | Mode::Deal | Mode::Patterns | Mode::Lessons => browse_key(key, ctrl, mode),
     }
 }
 
 fn browse_key(key: &KeyEvent, ctrl: bool, mode: Mode) -> Option<Action> {
     let list = mode == Mode::List;
     let patterns = mode == Mode::Patterns;
+    let lessons = mode == Mode::Lessons;
     Some(match key.code {
         KeyCode::Char('f' | 'd') if ctrl => Action::PageDown,
         KeyCode::Char('b' | 'u') if ctrl => Action::PageUp,
@@ -84,12 +88,17 @@ fn browse_key(key: &KeyEvent, ctrl: bool, mode: Mode) -> Option<Action> {
         KeyCode::Enter => Action::Open,
         KeyCode::Char('i') if patterns => Action::ToggleInsufficient,
         KeyCode::Char('M') if patterns => Action::MineAgain,
-        KeyCode::Char('r') if !patterns => Action::Review,
-        KeyCode::Char('m') if !patterns => Action::MarkReviewed,
+        KeyCode::Char('p') if patterns => Action::Promote,
+        KeyCode::Char('a') if lessons => Action::SetLessonStatus(LessonStatus::Active),
+        KeyCode::Char('x') if lessons => Action::SetLessonStatus(LessonStatus::Retired),
+        KeyCode::Char('p') if lessons => Action::SetLessonStatus(LessonStatus::Proposed),
+        KeyCode::Char('r') if !patterns && !lessons => Action::Review,
+        KeyCode::Char('m') if !patterns && !lessons => Action::MarkReviewed,
         KeyCode::Char('s') => Action::StartSync,
         KeyCode::Char('1') => Action::ShowQueue,
         KeyCode::Char('2') => Action::ShowPipeline,
         KeyCode::Char('3') => Action::ShowPatterns,
+        KeyCode::Char('4') => Action::ShowLessons,
         KeyCode::Char('/') if list => Action::StartSearch,
         KeyCode::Char('o') if list => Action::CycleOwner,
         KeyCode::Char('t') if list => Action::CycleTeam,
@@ -172,7 +181,10 @@ pub fn help(mode: Mode) -> &'static [(&'static str, &'static str)] {
             ("x", "clear search and filters"),
             ("S / R", "next sort order / reverse it"),
             ("1 / 2  Tab", "review queue / pipeline"),
-            ("3", "patterns mined from the history"),
+            (
+                "3 / 4",
+                "patterns mined from the history / the lesson library",
+            ),
             ("s", "sync from the CRM in the background"),
             ("mouse", "click selects, wheel scrolls"),
             ("?", "this help"),
@@ -197,9 +209,20 @@ pub fn help(mode: Mode) -> &'static [(&'static str, &'static str)] {
             ("Tab", "between the patterns and the selected one's deals"),
             ("Esc", "back to the patterns (from them: to the list)"),
             ("i", "candidates that lacked the data to be tested"),
+            ("p", "promote the selected pattern to a proposed lesson"),
             ("M", "mine again (the run is in the background)"),
             ("s", "sync from the CRM in the background"),
             ("1 / 2 / 3", "review queue / pipeline / patterns"),
+            ("?", "this help"),
+            ("q  Ctrl-C", "quit"),
+        ],
+        Mode::Lessons => &[
+            ("j/k ↑/↓", "move"),
+            ("a", "activate the lesson: it advises open deals"),
+            ("x", "retire it (kept for the record)"),
+            ("p", "back to proposed"),
+            ("1 / 2 / 3", "review queue / pipeline / patterns"),
+            ("Esc", "back to the list"),
             ("?", "this help"),
             ("q  Ctrl-C", "quit"),
         ],
@@ -228,7 +251,8 @@ pub fn hints(mode: Mode, can_sync: bool) -> &'static str {
         Mode::List => "/ search  ⏎ open  r review  ? help  q quit ",
         Mode::Search => "Enter keep  Esc clear ",
         Mode::Deal => "Tab pane  r review  Esc back  ? help ",
-        Mode::Patterns => "⏎ deals  i no data  M mine  ? help ",
+        Mode::Patterns => "⏎ deals  p promote  M mine  ? help ",
+        Mode::Lessons => "a activate  x retire  ? help ",
         Mode::WizardList | Mode::WizardText => "⏎ next  PgUp back  Tab field  Esc leave ",
         Mode::Help => "any key closes ",
     }

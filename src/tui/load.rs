@@ -7,6 +7,7 @@
 //! badges already computed.
 
 use super::action::{DealList, ReviewSource};
+use super::lessons_view::{LessonRow, LessonsData};
 use super::patterns_view::{MinePhase, Mined};
 use super::rows::{QueueMark, Rows};
 use crate::config::Config;
@@ -193,6 +194,45 @@ pub fn mine(db: &Path, config: &Config, progress: impl Fn(MinePhase)) -> Result<
     // Every mining run re-measures the lesson library, so its evidence stays current.
     crate::cmd::lessons::remeasure_and_record(&Store::open(db)?, &data, Timestamp::now())?;
     Ok(Mined::new(run, &data, source.deals.len(), options.fdr))
+}
+
+/// The lessons with their evidence over time, the open deals each fires on as of the cache's
+/// "now", and their follow-up tables; settles, on the way, whether recorded recommendations
+/// were followed.
+pub fn lessons(db: &Path, config: &Config) -> Result<LessonsData> {
+    use crate::cmd::lessons as cmd;
+    let skills = crate::signals::Skills::from_config(config)
+        .map_err(|e| eyre!("{e}; fix the skills file or remove [skills] file from the config"))?;
+    let store = Store::open(db)?;
+    let conn = store.conn();
+    let lessons = store::lessons::all(conn)?;
+    let as_of = crate::cmd::reference_now(&store)?;
+    if lessons.is_empty() {
+        return Ok(LessonsData {
+            as_of,
+            rows: Vec::new(),
+        });
+    }
+    let source = crate::cmd::patterns::source(&store, &skills)?;
+    let now = as_of.as_second().max(source.cutoff);
+    let frame = crate::patterns::build::Frame::new(
+        &source.deals,
+        &source.pipelines,
+        &skills,
+        &crate::patterns::build::BuildOptions::at(now),
+    );
+    cmd::settle_followed(&store, &frame, &lessons, now)?;
+    let records = store::lessons::recommendations(conn)?;
+    let data = crate::cmd::patterns::build_dataset(&source, &skills);
+    let fired = crate::advisor::advise::advise(&frame, &lessons, now);
+    let mut rows = Vec::with_capacity(lessons.len());
+    for (i, l) in lessons.iter().enumerate() {
+        let trend = store::lessons::evidence(conn, &l.id)?;
+        let follow = cmd::follow_tables_in(&frame, &data, &records, l);
+        let firing = fired.iter().filter(|f| f.lesson == i).count();
+        rows.push(LessonRow::new(l.clone(), trend, follow, firing));
+    }
+    Ok(LessonsData { as_of, rows })
 }
 
 fn no_such_deal(id: &DealId) -> color_eyre::Report {

@@ -9,6 +9,7 @@ pub mod app;
 pub mod deal_view;
 mod event_loop;
 pub mod keys;
+pub mod lessons_view;
 pub mod list;
 pub mod load;
 pub mod patterns_view;

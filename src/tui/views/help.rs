@@ -14,6 +14,7 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         Screen::Queue | Screen::Pipeline => Mode::List,
         Screen::Deal => Mode::Deal,
         Screen::Patterns => Mode::Patterns,
+        Screen::Lessons => Mode::Lessons,
         Screen::Review => Mode::WizardList,
     };
     let keys = help(mode);

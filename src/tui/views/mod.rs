@@ -3,6 +3,7 @@
 pub mod deal;
 pub mod deals;
 pub mod help;
+pub mod lessons;
 pub mod patterns;
 pub mod review;
 
@@ -32,8 +33,10 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
     match &app.load {
         // Mining reads the cache on its own: its screen does not wait for the lists.
         _ if app.screen == Screen::Patterns => patterns::draw(frame, body, app),
+        _ if app.screen == Screen::Lessons => lessons::draw(frame, body, app),
         Load::Ready => match app.screen {
             Screen::Patterns => patterns::draw(frame, body, app),
+            Screen::Lessons => lessons::draw(frame, body, app),
             Screen::Queue | Screen::Pipeline => deals::draw(frame, body, app),
             Screen::Deal => deal::draw(frame, body, app),
             Screen::Review => review::draw(frame, body, app),
@@ -63,6 +66,17 @@ pub fn draw(frame: &mut Frame<'_>, app: &App) {
 fn title_line(app: &App, width: u16) -> String {
     let demo = if app.is_demo { " · demo history" } else { "" };
     let text = match (&app.load, app.screen) {
+        (_, Screen::Lessons) => {
+            let count = match &app.lessons.data {
+                Some(d) => format!(" {}", d.rows.len()),
+                None => String::new(),
+            };
+            format!(
+                " dealtrace ·  1 Review queue {}  2 Pipeline {}  3 Patterns  [4 Lessons{count}]{demo}",
+                grouped(app.rows.queue_len() as i64),
+                grouped(app.rows.deals.len() as i64),
+            )
+        }
         (_, Screen::Patterns) => {
             let surfaced = match &app.patterns.mined {
                 Some(m) => format!(" {}", m.patterns.len()),

@@ -19,9 +19,13 @@ use ratatui::widgets::{
     Table, TableState, Wrap,
 };
 
-/// From this width the table shows counts, the interval and the tier, and the evidence sits
-/// beside the Kaplan–Meier chart.
+/// From this width the evidence sits beside the Kaplan–Meier chart, and the deals show their
+/// owner.
 const WIDE: u16 = 120;
+
+/// From this width the ranked table also shows the interval, the counts and the tier (below
+/// it, those columns would squeeze the pattern itself out).
+const TABLE_WIDE: u16 = 140;
 
 /// Draws the Patterns screen into `area`.
 pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
@@ -179,7 +183,7 @@ fn q_label(q: f64) -> String {
 
 fn pattern_table(frame: &mut Frame<'_>, area: Rect, app: &App, mined: &Mined) {
     let screen = &app.patterns;
-    let wide = area.width >= WIDE;
+    let wide = area.width >= TABLE_WIDE;
     let plot_width: usize = if wide { 33 } else { 17 };
     let axis = Axis::spanning(mined.patterns.iter().map(|p| (p.ci_low, p.ci_high)));
     let mut header = vec![
