@@ -204,6 +204,11 @@ fn a_pattern_becomes_an_active_lesson_that_advises_open_deals() {
     s.see("Lesson v2");
     s.see("open deal(s) now");
     s.see("replayed*");
+    // The advisor ran again: its deals are in the review queue, at risk.
+    s.keys("1");
+    s.see("Review queue 111");
+    s.keys("G");
+    s.see("at_risk");
     s.keys("q");
     match s.exit() {
         WaitStatus::Exited(_, 0) => {}

@@ -88,6 +88,16 @@ fn serve_from(db: &std::path::Path, app: &mut App, commands: Vec<Command>) {
                 }))));
                 serve_from(db, app, more);
             }
+            Command::Advise => {
+                let advice = load::advice(db, &Config::default()).unwrap();
+                let more = app.update(Action::Advised(Ok(std::sync::Arc::new(advice))));
+                serve_from(db, app, more);
+            }
+            Command::RecordShown(records) => {
+                for r in &records {
+                    store::lessons::record_shown(store.conn(), r).unwrap();
+                }
+            }
             Command::LoadLessons { generation } => {
                 let result = load::lessons(db, &Config::default()).unwrap();
                 let more = app.update(Action::LessonsLoaded {
@@ -771,6 +781,41 @@ fn a_promoted_lesson_advises_open_deals_and_shows_its_follow_up() {
     serve_from(&db, &mut app, commands);
     let commands = app.update(Action::MineAgain);
     serve_from(&db, &mut app, commands);
+    // Activating ran the advisor: its deals are in the review queue, marked at risk.
+    let at_risk: Vec<String> = app.advice.keys().cloned().collect();
+    assert_eq!(at_risk.len(), row.firing.max(app.advice.len()));
+    assert!(!at_risk.is_empty());
+    press(&mut app, Action::ShowQueue);
+    for id in &at_risk {
+        let i = app.rows.position(id).unwrap();
+        assert!(app.rows.marks[i].at_risk);
+        assert!(app.queue.rows.contains(&(i as u32)), "{id} is in the queue");
+    }
+    // Opening one shows the recommendation and records it, once per deal and version.
+    let recorded = |db: &std::path::Path| {
+        store::lessons::recommendations(Store::open(db).unwrap().conn())
+            .unwrap()
+            .len()
+    };
+    let target = &at_risk[0];
+    let i = app
+        .queue
+        .rows
+        .iter()
+        .position(|&r| app.rows.deals[r as usize].id.as_str() == target)
+        .unwrap();
+    press(&mut app, Action::Top);
+    for _ in 0..i {
+        press(&mut app, Action::Down);
+    }
+    let commands = app.update(Action::Open);
+    serve_from(&db, &mut app, commands);
+    assert!(text(&app).contains("▲ Advisor: Bring a second stakeholder"));
+    assert_eq!(recorded(&db), 1);
+    press(&mut app, Action::Back);
+    let commands = app.update(Action::Open);
+    serve_from(&db, &mut app, commands);
+    assert_eq!(recorded(&db), 1, "shown again, not recorded again");
     for (w, h) in SIZES {
         let (mut app, _) = App::new("lessons.sqlite".into(), w, h, false);
         app.update(Action::DealsLoaded(Ok(

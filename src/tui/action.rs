@@ -136,6 +136,8 @@ pub enum Action {
     },
     /// A lesson was saved (promoted, or its status changed): what happened, or why not.
     LessonSaved(Result<String, String>),
+    /// The advisor ran: the active lessons' recommendations by deal id (or why not).
+    Advised(Result<Arc<Advice>, String>),
     /// A background mining run finished (or why it failed, in one sentence).
     Mined {
         /// The run (see [`Command::Mine`]).
@@ -144,6 +146,22 @@ pub enum Action {
         result: Box<Result<Mined, String>>,
     },
 }
+
+/// One recommendation the advisor makes for a deal, ready to show.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AdviceLine {
+    /// The lesson.
+    pub lesson_id: crate::domain::LessonId,
+    /// Its version.
+    pub version: i64,
+    /// What to do (sanitised).
+    pub recommendation: String,
+    /// Why: the lesson's claim (sanitised).
+    pub statement: String,
+}
+
+/// The advisor's recommendations by deal id.
+pub type Advice = std::collections::HashMap<String, Vec<AdviceLine>>;
 
 /// What the loader read from the cache, prepared for the lists.
 #[derive(Debug, Clone, PartialEq)]
@@ -215,6 +233,10 @@ pub enum Command {
     },
     /// Save this pattern as a proposed lesson.
     Promote(Box<crate::patterns::mine::Pattern>),
+    /// Run the advisor on the open deals as of now.
+    Advise,
+    /// Record that these recommendations were shown (once per deal and lesson version).
+    RecordShown(Vec<crate::domain::RecommendationRecord>),
     /// Move a lesson to a status.
     SetLessonStatus {
         /// The lesson.

@@ -1,6 +1,6 @@
 //! The UI's state and its pure `update`: an action in, state changed, commands out.
 
-use super::action::{Action, Command, DealList, ReviewSource, SaveKind};
+use super::action::{Action, Advice, Command, DealList, ReviewSource, SaveKind};
 use super::deal_view::DealScreen;
 use super::keys::Mode;
 use super::lessons_view::LessonsScreen;
@@ -117,6 +117,10 @@ pub struct App {
     pub patterns: PatternsScreen,
     /// The Lessons screen.
     pub lessons: LessonsScreen,
+    /// The advisor's recommendations by deal id, from its last run.
+    pub advice: Arc<Advice>,
+    /// Whether the advisor was asked to run since the UI opened.
+    pub advice_asked: bool,
     /// The deal being loaded for the deal view.
     pub loading_deal: Option<DealId>,
     /// The deal whose review is being loaded for the wizard.
@@ -192,6 +196,8 @@ impl App {
             deal_origin: Screen::Queue,
             patterns: PatternsScreen::default(),
             lessons: LessonsScreen::default(),
+            advice: Arc::new(Advice::new()),
+            advice_asked: false,
             loading_deal: None,
             loading_review: None,
             finalizing: false,
@@ -321,14 +327,28 @@ impl App {
                 }
             }
             Action::Tick(now) => self.clock = Some(now),
-            Action::DealsLoaded(Ok(list)) => self.loaded(list),
+            Action::DealsLoaded(Ok(list)) => {
+                self.loaded(list);
+                // Once every deal is on screen, the advisor runs (it reads every history).
+                if self.complete && !self.advice_asked {
+                    self.advice_asked = true;
+                    return vec![Command::Advise];
+                }
+            }
             // Before anything is on screen a failed load is the screen; after, it is a notice
             // and what is shown stays.
             Action::DealsLoaded(Err(message)) if self.load != Load::Ready => {
                 self.load = Load::Failed(sanitize_line(&message))
             }
             Action::DealsLoaded(Err(message)) => self.notice = Some(sanitize_line(&message)),
-            Action::DealLoaded(result) => self.deal_loaded(*result),
+            Action::DealLoaded(result) => return self.deal_loaded(*result),
+            Action::Advised(Ok(advice)) => {
+                self.advice = advice;
+                self.apply_advice();
+            }
+            Action::Advised(Err(why)) => {
+                self.notice = Some(format!("the advisor did not run: {}", sanitize_line(&why)))
+            }
             Action::ReviewLoaded(result) => return self.review_loaded(*result),
             Action::Saved { kind, result } => return self.saved(kind, result),
             Action::Marked(result) => match result {
@@ -364,8 +384,13 @@ impl App {
                 self.notice = Some(sanitize_line(match &result {
                     Ok(s) | Err(s) => s,
                 }));
-                if ok && self.screen == Screen::Lessons {
-                    return vec![self.load_lessons()];
+                if ok {
+                    // A lesson activated or retired changes what the advisor says.
+                    let mut commands = vec![Command::Advise];
+                    if self.screen == Screen::Lessons {
+                        commands.push(self.load_lessons());
+                    }
+                    return commands;
                 }
             }
             Action::ShowLessons => return self.show_lessons(),
@@ -638,16 +663,58 @@ impl App {
         Vec::new()
     }
 
-    fn deal_loaded(&mut self, result: Result<crate::store::detail::DealDetail, String>) {
+    /// Marks the deals the advisor flags as at risk, in place (the lists' orders do not
+    /// depend on it, so nothing is re-sorted on the draw loop).
+    fn apply_advice(&mut self) {
+        let rows = Arc::make_mut(&mut self.rows);
+        for (deal, mark) in rows.deals.iter().zip(rows.marks.iter_mut()) {
+            mark.at_risk = self.advice.contains_key(deal.id.as_str());
+        }
+        let page = self.page_rows();
+        self.queue.refresh(&self.rows, page);
+        self.pipeline.refresh(&self.rows, page);
+    }
+
+    /// The recommendations for `deal`, recorded as shown now.
+    fn shown(&self, deal: &DealId) -> Vec<crate::domain::RecommendationRecord> {
+        self.advice
+            .get(deal.as_str())
+            .map(|lines| {
+                lines
+                    .iter()
+                    .map(|a| crate::domain::RecommendationRecord {
+                        deal_id: deal.clone(),
+                        lesson_id: a.lesson_id.clone(),
+                        lesson_version: a.version,
+                        text: a.recommendation.clone(),
+                        shown_at: self.now(),
+                        followed: None,
+                        followed_source: None,
+                        followed_at: None,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn deal_loaded(
+        &mut self,
+        result: Result<crate::store::detail::DealDetail, String>,
+    ) -> Vec<Command> {
         match result {
             Ok(detail) if self.loading_deal.as_ref() == Some(&detail.summary.id) => {
                 self.loading_deal = None;
+                let shown = self.shown(&detail.summary.id);
                 self.deal = Some(DealScreen::new(
                     detail,
                     self.now(),
                     self.settings.slip_min_days,
                     &self.skills,
                 ));
+                // Shown on screen: recorded (once per deal and lesson version).
+                if !shown.is_empty() {
+                    return vec![Command::RecordShown(shown)];
+                }
             }
             // A deal the user has already left: nothing to show.
             Ok(_) => {}
@@ -661,6 +728,7 @@ impl App {
             }
             Err(_) => {}
         }
+        Vec::new()
     }
 
     fn review_loaded(&mut self, result: Result<ReviewSource, String>) -> Vec<Command> {
@@ -920,6 +988,7 @@ mod tests {
                     vec![]
                 },
                 review: QueueReviewStatus::None,
+                at_risk: false,
             })
             .collect();
         DealList {
@@ -986,6 +1055,7 @@ mod tests {
             .map(|_| QueueMark {
                 badges: vec![Badge::Lost],
                 review: QueueReviewStatus::None,
+                at_risk: false,
             })
             .collect();
         app.update(Action::DealsLoaded(Ok(DealList {

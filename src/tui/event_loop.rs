@@ -109,6 +109,10 @@ async fn main_loop(
                 Command::SaveFinal(job) => saver.send(SaveJob::Final(job)),
                 Command::MarkReviewed(id) => saver.send(SaveJob::Mark(id, app.now())),
                 Command::Sync => spawn_sync(db.clone(), config.clone(), tx.clone()),
+                Command::Advise => spawn_advice(db.clone(), config.clone(), tx.clone()),
+                Command::RecordShown(records) => {
+                    spawn_record_shown(db.clone(), records, tx.clone())
+                }
                 Command::LoadLessons { generation } => {
                     spawn_lessons(db.clone(), config.clone(), generation, tx.clone())
                 }
@@ -372,6 +376,41 @@ fn spawn_review_source(db: PathBuf, id: DealId, tx: mpsc::UnboundedSender<Action
     tokio::task::spawn_blocking(move || {
         let result = load::review_source(&db, &id).map_err(|e| crate::cmd::one_line(&e));
         let _ = tx.send(Action::ReviewLoaded(Box::new(result)));
+    });
+}
+
+/// Runs the advisor on a thread of its own (it reads every deal's history).
+fn spawn_advice(db: PathBuf, config: Config, tx: mpsc::UnboundedSender<Action>) {
+    std::thread::spawn(move || {
+        let result = load::advice(&db, &config)
+            .map(std::sync::Arc::new)
+            .map_err(|e| crate::cmd::one_line(&e));
+        let _ = tx.send(Action::Advised(result));
+    });
+}
+
+/// Records shown recommendations on a thread of its own; only a failure is reported.
+fn spawn_record_shown(
+    db: PathBuf,
+    records: Vec<crate::domain::RecommendationRecord>,
+    tx: mpsc::UnboundedSender<Action>,
+) {
+    std::thread::spawn(move || {
+        let result = (|| -> Result<()> {
+            let store = Store::open(&db)?;
+            let tx = store.conn().unchecked_transaction()?;
+            for r in &records {
+                store::lessons::record_shown(&tx, r)?;
+            }
+            tx.commit()?;
+            Ok(())
+        })();
+        if let Err(e) = result {
+            let _ = tx.send(Action::LessonSaved(Err(format!(
+                "a recommendation shown was not recorded: {}",
+                crate::cmd::one_line(&e)
+            ))));
+        }
     });
 }
 

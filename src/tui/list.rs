@@ -112,7 +112,7 @@ impl ListView {
         let keeps = |&&i: &&u32| {
             let i = i as usize;
             let (deal, mark) = (&data.deals[i], &data.marks[i]);
-            (self.kind == ListKind::Pipeline || !mark.badges.is_empty())
+            (self.kind == ListKind::Pipeline || mark.in_queue())
                 && self
                     .filter
                     .owner

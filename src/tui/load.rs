@@ -6,7 +6,7 @@
 //! summaries of only the deals with a badge), then every deal for the pipeline, reusing the
 //! badges already computed.
 
-use super::action::{DealList, ReviewSource};
+use super::action::{Advice, AdviceLine, DealList, ReviewSource};
 use super::lessons_view::{LessonRow, LessonsData};
 use super::patterns_view::{MinePhase, Mined};
 use super::rows::{QueueMark, Rows};
@@ -50,6 +50,7 @@ pub fn queue(db: &Path, config: &Config, generation: u64) -> Result<QueueLoad> {
         .into_iter()
         .filter_map(|f| {
             let mark = QueueMark {
+                at_risk: false,
                 badges: badges(&f, &norms, as_of, review.lookback_days),
                 review: f.review_status,
             };
@@ -233,6 +234,41 @@ pub fn lessons(db: &Path, config: &Config) -> Result<LessonsData> {
         rows.push(LessonRow::new(l.clone(), trend, follow, firing));
     }
     Ok(LessonsData { as_of, rows })
+}
+
+/// The active lessons' recommendations on the open deals as of the cache's "now", by deal id.
+pub fn advice(db: &Path, config: &Config) -> Result<Advice> {
+    let skills = crate::signals::Skills::from_config(config)
+        .map_err(|e| eyre!("{e}; fix the skills file or remove [skills] file from the config"))?;
+    let store = Store::open(db)?;
+    let lessons = store::lessons::all(store.conn())?;
+    if !lessons
+        .iter()
+        .any(|l| l.status == crate::domain::LessonStatus::Active)
+    {
+        return Ok(Advice::new());
+    }
+    let source = crate::cmd::patterns::source(&store, &skills)?;
+    let now = crate::cmd::reference_now(&store)?.as_second();
+    let frame = crate::patterns::build::Frame::new(
+        &source.deals,
+        &source.pipelines,
+        &skills,
+        &crate::patterns::build::BuildOptions::at(now),
+    );
+    let mut out = Advice::new();
+    for f in crate::advisor::advise::advise(&frame, &lessons, now) {
+        let l = &lessons[f.lesson];
+        out.entry(f.deal_id.to_string())
+            .or_default()
+            .push(AdviceLine {
+                lesson_id: l.id.clone(),
+                version: l.version,
+                recommendation: crate::text::sanitize_line(&l.recommendation),
+                statement: crate::text::sanitize_line(&l.statement),
+            });
+    }
+    Ok(out)
 }
 
 fn no_such_deal(id: &DealId) -> color_eyre::Report {

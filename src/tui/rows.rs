@@ -15,6 +15,15 @@ pub struct QueueMark {
     pub badges: Vec<Badge>,
     /// Where its review stands.
     pub review: QueueReviewStatus,
+    /// An active lesson fires on it as of now (the advisor's "at risk").
+    pub at_risk: bool,
+}
+
+impl QueueMark {
+    /// Whether the deal belongs in the review queue: a badge, or a lesson's recommendation.
+    pub fn in_queue(&self) -> bool {
+        !self.badges.is_empty() || self.at_risk
+    }
 }
 
 /// How a list can be ordered.
@@ -144,7 +153,7 @@ impl Rows {
 
     /// How many deals are in the review queue.
     pub fn queue_len(&self) -> usize {
-        self.marks.iter().filter(|m| !m.badges.is_empty()).count()
+        self.marks.iter().filter(|m| m.in_queue()).count()
     }
 
     /// The index of the deal with this id.

@@ -22,9 +22,27 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
         );
         return;
     };
+    let mut lines = header_lines(deal, app);
+    // The advisor's recommendations for this deal, at most two lines (the Lessons screen has
+    // every lesson in full).
+    let advice = app
+        .advice
+        .get(deal.detail.summary.id.as_str())
+        .map(Vec::as_slice)
+        .unwrap_or_default();
+    for a in advice.iter().take(2) {
+        lines.push(Line::from(vec![
+            Span::styled(" ▲ Advisor: ", app.theme.warn),
+            Span::raw(fit(
+                &format!("{} — because: {}", a.recommendation, a.statement),
+                usize::from(area.width).saturating_sub(13),
+            )),
+        ]));
+    }
+    let header_rows = lines.len() as u16;
     let [header, panes] =
-        Layout::vertical([Constraint::Length(3), Constraint::Fill(1)]).areas(area);
-    frame.render_widget(Paragraph::new(header_lines(deal, app)), header);
+        Layout::vertical([Constraint::Length(header_rows), Constraint::Fill(1)]).areas(area);
+    frame.render_widget(Paragraph::new(lines), header);
 
     if area.width >= SIDE_BY_SIDE {
         let [left, right] =

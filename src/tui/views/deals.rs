@@ -93,6 +93,9 @@ pub fn draw(frame: &mut Frame<'_>, area: Rect, app: &App) {
                 .iter()
                 .map(|b| if wide { b.as_str() } else { b.label() })
                 .collect();
+            if mark.at_risk {
+                badges.push(if wide { "at_risk" } else { "RISK" });
+            }
             // Narrow screens have no review column: a mark says where the review stands.
             if !wide {
                 badges.extend(match mark.review {
