@@ -1,7 +1,7 @@
 //! The lesson library: lessons with their change history, their re-measured evidence, and the
 //! recommendations the advisor showed.
 
-use super::{Result, StoreError, opt_secs, opt_ts, secs};
+use super::{Result, StoreError, in_savepoint, opt_secs, opt_ts, secs};
 use crate::domain::time::from_unix;
 use crate::domain::{
     DealId, Evidence, FollowedSource, Lesson, LessonId, LessonStatus, PatternRef,
@@ -76,11 +76,15 @@ pub fn upsert(conn: &Connection, l: &Lesson) -> Result<()> {
     Ok(())
 }
 
-/// Writes a lesson and its change-history row for `l.version` in one transaction: what
+/// Writes a lesson and its change-history row for `l.version` together (a savepoint, so it
+/// nests in a caller's transaction): what
 /// changed, by whom, when. A version already in the history is refused, so two edits can
 /// never share a version number.
 pub fn save(conn: &Connection, l: &Lesson, by: Option<&str>, what: &str) -> Result<()> {
-    let tx = conn.unchecked_transaction()?;
+    in_savepoint(conn, || save_in(conn, l, by, what))
+}
+
+fn save_in(tx: &Connection, l: &Lesson, by: Option<&str>, what: &str) -> Result<()> {
     let taken: Option<i64> = tx
         .prepare_cached("SELECT version FROM lesson_changes WHERE lesson_id = ?1 AND version = ?2")?
         .query_row(params![l.id.as_str(), l.version], |r| r.get(0))
@@ -91,7 +95,7 @@ pub fn save(conn: &Connection, l: &Lesson, by: Option<&str>, what: &str) -> Resu
             format!("{} v{}", l.id, l.version),
         ));
     }
-    upsert(&tx, l)?;
+    upsert(tx, l)?;
     tx.prepare_cached(
         "INSERT INTO lesson_changes (lesson_id, version, at, by, what) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
@@ -102,16 +106,18 @@ pub fn save(conn: &Connection, l: &Lesson, by: Option<&str>, what: &str) -> Resu
         by,
         what
     ])?;
-    tx.commit()?;
     Ok(())
 }
 
-/// Writes a lesson that came from a library file and records the file's text as its base, in
-/// one transaction. Its history gets the version's row unless it already has one (a lesson
+/// Writes a lesson that came from a library file and records the file's text as its base,
+/// together (a savepoint, so an import of many lessons can be one transaction). Its history gets the version's row unless it already has one (a lesson
 /// that went out and came back unchanged keeps the row it had).
 pub fn import(conn: &Connection, l: &Lesson, what: &str, base: &str) -> Result<()> {
-    let tx = conn.unchecked_transaction()?;
-    upsert(&tx, l)?;
+    in_savepoint(conn, || import_in(conn, l, what, base))
+}
+
+fn import_in(tx: &Connection, l: &Lesson, what: &str, base: &str) -> Result<()> {
+    upsert(tx, l)?;
     tx.prepare_cached(
         "INSERT OR IGNORE INTO lesson_changes (lesson_id, version, at, by, what)
          VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -123,8 +129,7 @@ pub fn import(conn: &Connection, l: &Lesson, what: &str, base: &str) -> Result<(
         l.status_changed_by,
         what
     ])?;
-    set_library_base(&tx, &l.id, base)?;
-    tx.commit()?;
+    set_library_base(tx, &l.id, base)?;
     Ok(())
 }
 

@@ -219,6 +219,25 @@ pub(crate) fn opt_ts(s: Option<i64>) -> Option<Timestamp> {
     s.map(from_unix)
 }
 
+/// A savepoint rather than `unchecked_transaction`, because it nests: on a bare connection it
+/// opens a transaction, and inside a caller's transaction (a `Transaction` derefs to the
+/// `&Connection` these functions take) it becomes part of it instead of failing.
+pub(crate) fn in_savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    conn.execute_batch("SAVEPOINT dealtrace_write")?;
+    match f() {
+        Ok(value) => {
+            conn.execute_batch("RELEASE dealtrace_write")?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The caller needs the error that caused the rollback, not a failure of the rollback
+            // itself; if even that fails, SQLite rolls the transaction back on close.
+            let _ = conn.execute_batch("ROLLBACK TO dealtrace_write; RELEASE dealtrace_write");
+            Err(e)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

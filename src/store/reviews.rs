@@ -5,7 +5,7 @@
 //! [`finalize`], which keeps a JSON snapshot of each final revision in `review_revisions` so that
 //! amending a review never loses what was signed off.
 
-use super::{Result, StoreError, marks, secs, traces};
+use super::{Result, StoreError, in_savepoint, marks, secs, traces};
 use crate::domain::time::from_unix;
 use crate::domain::{
     DealId, DecisionTrace, LessonCandidate, ReasonEntry, Review, ReviewOutcome, ReviewStatus,
@@ -182,25 +182,6 @@ struct Snapshot {
 
 /// Runs `f` inside a savepoint: released if `f` succeeds, rolled back otherwise.
 ///
-/// A savepoint rather than `unchecked_transaction`, because it nests: on a bare connection it
-/// opens a transaction, and inside a caller's transaction (a `Transaction` derefs to the
-/// `&Connection` these functions take) it becomes part of it instead of failing.
-fn in_savepoint<T>(conn: &Connection, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    conn.execute_batch("SAVEPOINT dealtrace_review")?;
-    match f() {
-        Ok(value) => {
-            conn.execute_batch("RELEASE dealtrace_review")?;
-            Ok(value)
-        }
-        Err(e) => {
-            // The caller needs the error that caused the rollback, not a failure of the rollback
-            // itself; if even that fails, SQLite rolls the transaction back on close.
-            let _ = conn.execute_batch("ROLLBACK TO dealtrace_review; RELEASE dealtrace_review");
-            Err(e)
-        }
-    }
-}
-
 /// Writes the review (with `status`) and makes `traces` exactly the review's traces.
 fn write(
     conn: &Connection,
