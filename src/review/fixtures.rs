@@ -188,6 +188,7 @@ pub(crate) fn lost_deal() -> DealDetail {
         stage_labels,
         reviews: vec![],
         traces: vec![],
+        recommendations: vec![],
     }
 }
 

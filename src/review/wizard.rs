@@ -123,6 +123,9 @@ pub enum Field {
     /// Moments step: what actually happened (`Right` or `Toggle` accepts a proposal; typing
     /// edits it).
     ActualOutcome,
+    /// Moments step, when the advisor had recommended something before the decision: whether
+    /// the recommendation was followed (`Toggle`, `Left`, `Right` cycle yes / no / not known).
+    Followed,
     /// Lessons step: the list of candidates (`Add`, `Remove`).
     Lessons,
     /// Lessons step: the highlighted candidate's text.
@@ -147,6 +150,7 @@ impl Field {
             Field::ExpectedOutcome => "Expected outcome",
             Field::ExpectedBy => "Expected by",
             Field::ActualOutcome => "Actual outcome",
+            Field::Followed => "Followed?",
             Field::Lessons => "Lessons",
             Field::LessonText => "Lesson",
             Field::PatternKey => "Pattern",
@@ -157,7 +161,7 @@ impl Field {
     pub fn is_text(self) -> bool {
         !matches!(
             self,
-            Field::Outcome | Field::Reasons | Field::MomentList | Field::Lessons
+            Field::Outcome | Field::Reasons | Field::MomentList | Field::Lessons | Field::Followed
         )
     }
 }
@@ -480,6 +484,7 @@ impl Wizard {
                 review_id: Some(wizard.review.id.clone()),
                 stage_id: moment.stage_id.clone().map(Into::into),
                 state: state_at(detail, moment.at, slip_min_days),
+                recommendation: detail.recommended_at(moment.at),
                 ..DecisionTrace::blank(
                     wizard.mint_trace_id(now),
                     detail.summary.id.clone(),
@@ -576,6 +581,9 @@ impl Wizard {
                         Field::ExpectedBy,
                         Field::ActualOutcome,
                     ]);
+                    if m.trace.recommendation.is_some() {
+                        fields.push(Field::Followed);
+                    }
                     fields
                 }
             },
@@ -706,6 +714,14 @@ impl Wizard {
                     .clone()
                     .or_else(|| m.proposed_actual.clone())
                     .unwrap_or_default()
+            }),
+            Field::Followed => moment.map(|m| {
+                match m.trace.followed {
+                    Some(true) => "yes",
+                    Some(false) => "no",
+                    None => "not known",
+                }
+                .to_owned()
             }),
             Field::LessonText => lesson.map(|c| c.text.clone()),
             Field::PatternKey => lesson.map(|c| c.pattern_key.clone().unwrap_or_default()),
@@ -872,6 +888,7 @@ impl Wizard {
             | Field::ExpectedOutcome
             | Field::ExpectedBy
             | Field::ActualOutcome => self.edit_moment(field, input, now),
+            Field::Followed => self.edit_followed(input),
             Field::Lessons | Field::LessonText | Field::PatternKey => {
                 self.edit_lessons(field, input)
             }
@@ -1076,6 +1093,7 @@ impl Wizard {
         let trace = DecisionTrace {
             review_id: Some(self.review.id.clone()),
             state: state_at(&self.detail, at, self.slip_min_days),
+            recommendation: self.detail.recommended_at(at),
             ..DecisionTrace::blank(id, self.detail.summary.id.clone(), at, actor, now)
         };
         let moment = KeyMoment {
@@ -1140,6 +1158,29 @@ impl Wizard {
             m.trace.state = state;
         }
         self.moments.sort_by_key(|m| m.moment.at);
+    }
+
+    /// Cycles whether the recommendation before this decision was followed: not known → yes
+    /// → no (`Left` the other way); `Up`/`Down` move along the moments as in every trace field.
+    fn edit_followed(&mut self, input: WizardInput) -> WizardEffect {
+        if matches!(input, WizardInput::Up | WizardInput::Down) {
+            return self.edit_moment_list(input);
+        }
+        let Some(m) = self.moments.get_mut(self.moment_cursor) else {
+            return WizardEffect::None;
+        };
+        const ORDER: [Option<bool>; 3] = [None, Some(true), Some(false)];
+        let at = ORDER
+            .iter()
+            .position(|o| *o == m.trace.followed)
+            .unwrap_or(0);
+        let next = match input {
+            WizardInput::Toggle | WizardInput::Right => (at + 1) % 3,
+            WizardInput::Left => (at + 2) % 3,
+            _ => return WizardEffect::None,
+        };
+        m.trace.followed = ORDER[next];
+        WizardEffect::Autosave
     }
 
     fn edit_moment(&mut self, field: Field, input: WizardInput, now: Timestamp) -> WizardEffect {
@@ -1830,6 +1871,57 @@ mod tests {
         assert_eq!(open.review().outcome, Some(ReviewOutcome::Open));
         assert_eq!(open.focus(), Some(Field::Outcome));
         assert_eq!(open.fields(), vec![Field::Outcome, Field::Notes]);
+    }
+
+    #[test]
+    fn a_trace_carries_the_recommendation_shown_before_it_and_whether_it_was_followed() {
+        let mut deal = lost_deal();
+        // Shown on day 5, before every key moment of the deal.
+        deal.recommendations
+            .push(crate::domain::RecommendationRecord {
+                deal_id: deal.summary.id.clone(),
+                lesson_id: "l1".into(),
+                lesson_version: 2,
+                text: "Bring a second stakeholder into a two-way conversation".into(),
+                shown_at: day(5),
+                followed: None,
+                followed_source: None,
+                followed_at: None,
+            });
+        let t = Taxonomy::builtin();
+        let mut w = Wizard::start(&deal, &t, "Morgan", "r1".into(), now(), 7);
+        let first = &w.moments()[0];
+        assert_eq!(
+            first
+                .trace
+                .recommendation
+                .as_ref()
+                .map(|r| r.lesson_id.as_str()),
+            Some("l1")
+        );
+        // Shown after a decision, it is not what that decision had before it.
+        assert_eq!(deal.recommended_at(day(4)), None);
+        pick(&mut w, &t, "no_decision");
+        w.handle(NextStep, &t, now());
+        assert_eq!(w.step(), Step::Moments);
+        assert!(w.fields().contains(&Field::Followed));
+        focus_on(&mut w, &t, Field::Followed);
+        assert!(!w.is_typing(), "letters are commands on the selector");
+        assert_eq!(w.field_text(Field::Followed).as_deref(), Some("not known"));
+        assert_eq!(w.handle(Toggle, &t, now()), WizardEffect::Autosave);
+        assert_eq!(w.field_text(Field::Followed).as_deref(), Some("yes"));
+        assert_eq!(w.handle(Toggle, &t, now()), WizardEffect::Autosave);
+        assert_eq!(w.moments()[0].trace.followed, Some(false));
+        assert_eq!(w.handle(Left, &t, now()), WizardEffect::Autosave);
+        assert_eq!(w.moments()[0].trace.followed, Some(true));
+        // Without a recommendation there is no such field.
+        let (plain, _) = started();
+        assert!(
+            plain
+                .moments()
+                .iter()
+                .all(|m| m.trace.recommendation.is_none())
+        );
     }
 
     #[test]

@@ -24,6 +24,22 @@ pub struct DealDetail {
     pub reviews: Vec<Review>,
     /// The deal's decision traces, in the order of the decisions.
     pub traces: Vec<DecisionTrace>,
+    /// The advisor's recommendations shown for the deal, oldest first.
+    pub recommendations: Vec<crate::domain::RecommendationRecord>,
+}
+
+impl DealDetail {
+    /// The recommendation last shown at or before `at`, as a decision trace carries it.
+    pub fn recommended_at(&self, at: jiff::Timestamp) -> Option<crate::domain::Recommendation> {
+        self.recommendations
+            .iter()
+            .filter(|r| r.shown_at <= at)
+            .max_by_key(|r| r.shown_at)
+            .map(|r| crate::domain::Recommendation {
+                lesson_id: r.lesson_id.clone(),
+                text: r.text.clone(),
+            })
+    }
 }
 
 impl DealDetail {
@@ -69,6 +85,7 @@ pub fn load(conn: &Connection, id: &DealId) -> Result<Option<DealDetail>> {
         stage_labels,
         reviews,
         traces: traces::for_deal(conn, id)?,
+        recommendations: super::lessons::recommendations_for_deal(conn, id)?,
         summary,
     }))
 }

@@ -475,6 +475,41 @@ pub fn set_followed(
     Ok(n == 1)
 }
 
+/// The recommendations shown for one deal, oldest first.
+pub fn recommendations_for_deal(
+    conn: &Connection,
+    deal: &DealId,
+) -> Result<Vec<RecommendationRecord>> {
+    let mut all: Vec<RecommendationRecord> = recommendations(conn)?
+        .into_iter()
+        .filter(|r| &r.deal_id == deal)
+        .collect();
+    all.sort_by_key(|r| r.shown_at);
+    Ok(all)
+}
+
+/// Records what a review's decision traces say of the recommendations they carry: each trace
+/// with a recommendation and a followed mark marks every recommendation of that lesson shown
+/// for the deal up to the decision.
+pub fn mark_from_traces(conn: &Connection, traces: &[crate::domain::DecisionTrace]) -> Result<()> {
+    for t in traces {
+        let (Some(rec), Some(followed)) = (&t.recommendation, t.followed) else {
+            continue;
+        };
+        conn.prepare_cached(
+            "UPDATE recommendations SET followed = ?3, followed_source = 'marked', followed_at = ?4
+              WHERE deal_id = ?1 AND lesson_id = ?2 AND shown_at <= ?4",
+        )?
+        .execute(params![
+            t.deal_id.as_str(),
+            rec.lesson_id.as_str(),
+            followed,
+            secs(t.at)
+        ])?;
+    }
+    Ok(())
+}
+
 /// Every recommendation recorded, by lesson then deal.
 pub fn recommendations(conn: &Connection) -> Result<Vec<RecommendationRecord>> {
     type Row = (
@@ -699,10 +734,42 @@ mod tests {
             .unwrap(),
             "an inference never overrides a mark"
         );
+        // A review's trace that says the recommendation was not followed is the rep's mark.
+        let mut trace = crate::domain::DecisionTrace::blank(
+            "t1".into(),
+            deal.clone(),
+            from_unix(8 * DAY),
+            "Sam".into(),
+            from_unix(8 * DAY),
+        );
+        trace.recommendation = Some(crate::domain::Recommendation {
+            lesson_id: id.clone(),
+            text: l.recommendation.clone(),
+        });
+        trace.followed = Some(false);
+        mark_from_traces(c, &[trace]).unwrap();
+        let marked = recommendations_for_deal(c, deal).unwrap();
+        assert!(marked.iter().all(
+            |r| r.followed == Some(false) && r.followed_source == Some(FollowedSource::Marked)
+        ));
+        set_followed(
+            c,
+            deal,
+            id,
+            2,
+            true,
+            FollowedSource::Marked,
+            from_unix(6 * DAY),
+        )
+        .unwrap();
         let all = recommendations(c).unwrap();
         assert_eq!(all.len(), 2);
         assert_eq!(all[0].followed, Some(true));
         assert_eq!(all[0].followed_source, Some(FollowedSource::Marked));
-        assert_eq!(all[1].followed, None);
+        assert_eq!(
+            all[1].followed,
+            Some(false),
+            "the trace marked every version shown before the decision"
+        );
     }
 }

@@ -225,6 +225,13 @@ pub fn sanitized(mut d: DealDetail) -> DealDetail {
         if let Some(stage) = &mut t.stage_id {
             *stage = sanitize_line(stage.as_str()).into();
         }
+        if let Some(rec) = &mut t.recommendation {
+            line(&mut rec.text);
+        }
+    }
+    // A lesson's text can come from anyone's library file.
+    for r in &mut d.recommendations {
+        line(&mut r.text);
     }
     d
 }

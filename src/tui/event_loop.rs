@@ -286,6 +286,8 @@ fn save_final(
 ) -> std::result::Result<(), store::StoreError> {
     let tx = conn.unchecked_transaction()?;
     store::reviews::finalize(&tx, review, traces, reviewer, review.updated_at)?;
+    // What the review says of the advisor's recommendations is the rep's own mark.
+    store::lessons::mark_from_traces(&tx, traces)?;
     if let Some(taxonomy) = write_back
         && let Some(deal) = store::deals::get(&tx, &review.deal_id)?
     {

@@ -279,6 +279,17 @@ fn review_lines(deal: &DealScreen, app: &App, width: usize) -> Vec<Line<'static>
                 ),
                 width,
             )));
+            if let Some(rec) = &t.recommendation {
+                let followed = match t.followed {
+                    Some(true) => "followed",
+                    Some(false) => "not followed",
+                    None => "followed? not known",
+                };
+                lines.push(Line::styled(
+                    fit(&format!("    advisor: {} ({followed})", rec.text), width),
+                    app.theme.dim,
+                ));
+            }
         }
     }
     lines

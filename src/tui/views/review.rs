@@ -264,6 +264,22 @@ fn moments(frame: &mut Frame<'_>, area: Rect, w: &Wizard, theme: &Theme) {
             };
             lines.push(field_line(w, field, hint, theme, width));
         }
+        if let Some(rec) = &m.trace.recommendation {
+            lines.push(Line::styled(
+                fit(
+                    &format!(" the advisor had recommended: {}", rec.text),
+                    width,
+                ),
+                theme.dim,
+            ));
+            lines.push(field_line(
+                w,
+                Field::Followed,
+                "Space: yes / no / not known",
+                theme,
+                width,
+            ));
+        }
         if let Some(p) = &m.proposed_actual {
             lines.push(Line::styled(
                 fit(&format!(" proposed from the facts: {p}"), width),
