@@ -24,6 +24,15 @@ fn spawn(sandbox: &Sandbox, args: &[&str]) -> Tty {
     Tty::spawn(cmd, COLS, ROWS)
 }
 
+/// Quits with `q` and checks the exit was clean.
+fn quit(mut s: Tty) {
+    s.keys("q");
+    match s.exit() {
+        WaitStatus::Exited(_, 0) => {}
+        other => panic!("dealtrace did not exit cleanly: {other:?}"),
+    }
+}
+
 fn jsonl(sandbox: &Sandbox, args: &[&str]) -> Vec<Value> {
     let out = succeed(sandbox.cli().args(args));
     String::from_utf8(out.stdout)
@@ -78,11 +87,7 @@ fn a_review_with_two_traces_reaches_the_export() {
     s.see("Ready to save");
     s.keys(CTRL_S);
     s.see("review saved");
-    s.keys("q");
-    match s.exit() {
-        WaitStatus::Exited(_, 0) => {}
-        other => panic!("dealtrace did not exit cleanly: {other:?}"),
-    }
+    quit(s);
 
     let reviews = jsonl(&sb, &["export", "reviews", "--format", "jsonl"]);
     assert_eq!(reviews.len(), 1, "{reviews:?}");
@@ -178,11 +183,7 @@ fn patterns_are_mined_in_the_background_and_lead_to_their_deals() {
     s.keys(ESC);
     s.keys(ESC);
     s.see("Pipeline 600 ");
-    s.keys("q");
-    match s.exit() {
-        WaitStatus::Exited(_, 0) => {}
-        other => panic!("dealtrace did not exit cleanly: {other:?}"),
-    }
+    quit(s);
 }
 
 #[test]
@@ -209,9 +210,5 @@ fn a_pattern_becomes_an_active_lesson_that_advises_open_deals() {
     s.see("Review queue 111");
     s.keys("G");
     s.see("at_risk");
-    s.keys("q");
-    match s.exit() {
-        WaitStatus::Exited(_, 0) => {}
-        other => panic!("dealtrace did not exit cleanly: {other:?}"),
-    }
+    quit(s);
 }

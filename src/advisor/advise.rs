@@ -128,19 +128,32 @@ pub fn advise(frame: &Frame<'_>, lessons: &[Lesson], now: i64) -> Vec<Fired> {
     out
 }
 
+/// Each unit of `pop` by its deal id and index time (a deal can be a unit at several times).
+fn unit_positions(pop: &Population) -> HashMap<(&str, i64), usize> {
+    pop.deal_ids
+        .iter()
+        .zip(&pop.index_times)
+        .enumerate()
+        .map(|(u, (id, &t))| ((id.as_str(), t), u))
+        .collect()
+}
+
+/// Each deal's index in `deals` by its id.
+pub fn deal_index(deals: &[DealFacts]) -> HashMap<&str, usize> {
+    deals
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (d.id.as_str(), i))
+        .collect()
+}
+
 /// Whether the lesson fires on each `(deal index, t)`, evaluated at `t`.
 fn fires_at(frame: &Frame<'_>, lesson: &Lesson, units: &[(usize, i64)]) -> Vec<bool> {
     let Some(pop) = frame.population_at(&lesson.trigger.population, units) else {
         return vec![false; units.len()];
     };
     let on = fires(&pop, &lesson.trigger);
-    let position: HashMap<(&str, i64), usize> = pop
-        .deal_ids
-        .iter()
-        .zip(&pop.index_times)
-        .enumerate()
-        .map(|(u, (id, &t))| ((id.as_str(), t), u))
-        .collect();
+    let position = unit_positions(&pop);
     let deals = frame.deals();
     units
         .iter()
@@ -222,13 +235,7 @@ fn outcomes_after(
         .find(|o| o.name == outcome)
         .map(|o| &o.cover);
     let deals = frame.deals();
-    let position: HashMap<(&str, i64), usize> = pop
-        .deal_ids
-        .iter()
-        .zip(&pop.index_times)
-        .enumerate()
-        .map(|(u, (id, &t))| ((id.as_str(), t), u))
-        .collect();
+    let position = unit_positions(&pop);
     units
         .iter()
         .map(|&(di, t)| {
@@ -274,11 +281,7 @@ pub fn live_followups(
 /// beside the live recommendations, never mixed with them.
 pub fn replay(frame: &Frame<'_>, lesson: &Lesson, population: &Population) -> Vec<FollowUp> {
     let deals = frame.deals();
-    let index: HashMap<&str, usize> = deals
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.id.as_str(), i))
-        .collect();
+    let index = deal_index(deals);
     let fired = fires(population, &lesson.trigger);
     let later: Vec<(usize, i64)> = fired
         .ones()

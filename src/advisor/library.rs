@@ -122,40 +122,13 @@ pub fn differences(a: &Lesson, b: &Lesson) -> Vec<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::time::{DAY, from_unix};
-    use crate::domain::{LessonStatus, PatternRef, Trigger};
+    use crate::domain::LessonStatus;
 
+    /// The store's sample lesson under another id.
     fn lesson(id: &str) -> Lesson {
         Lesson {
             id: id.into(),
-            statement: "Single-threaded deals slipped 2.4x as often after Demo".into(),
-            recommendation: "Bring a second stakeholder into a two-way conversation".into(),
-            trigger: Trigger {
-                population: "reached:presentationscheduled".into(),
-                segment: None,
-                condition: vec!["single_threaded".into()],
-                when_present: true,
-                unless: None,
-            },
-            patterns: vec![PatternRef {
-                key: "risk:reached:presentationscheduled:slipped:single_threaded".into(),
-                kind: "risk".into(),
-                outcome: "slipped".into(),
-                population: "reached:presentationscheduled".into(),
-                context: "after Demo".into(),
-                segment: None,
-                condition: vec!["single_threaded".into()],
-                unless: None,
-                effect: 2.43,
-            }],
-            status: LessonStatus::Active,
-            status_changed_by: Some("revops".into()),
-            status_changed_at: Some(from_unix(3 * DAY)),
-            owner: Some("revops".into()),
-            tags: vec!["threading".into()],
-            version: 2,
-            created_at: from_unix(DAY),
-            updated_at: from_unix(3 * DAY),
+            ..crate::store::lessons::tests::lesson()
         }
     }
 

@@ -218,12 +218,7 @@ pub fn follow_tables_in(
     records: &[crate::domain::RecommendationRecord],
     lesson: &Lesson,
 ) -> FollowTables {
-    let index: std::collections::HashMap<&str, usize> = frame
-        .deals()
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.id.as_str(), i))
-        .collect();
+    let index = crate::advisor::advise::deal_index(frame.deals());
     let refs: Vec<(usize, &crate::domain::RecommendationRecord)> = records
         .iter()
         .filter(|r| r.lesson_id == lesson.id)
@@ -696,12 +691,7 @@ pub fn settle_followed(
     lessons: &[Lesson],
     now: i64,
 ) -> Result<usize> {
-    let index: std::collections::HashMap<&str, usize> = frame
-        .deals()
-        .iter()
-        .enumerate()
-        .map(|(i, d)| (d.id.as_str(), i))
-        .collect();
+    let index = crate::advisor::advise::deal_index(frame.deals());
     let records = store::lessons::recommendations(store.conn())?;
     let tx = store.conn().unchecked_transaction()?;
     let mut settled = 0;

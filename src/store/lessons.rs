@@ -183,20 +183,7 @@ const LESSON_COLUMNS: &str = "id, statement, recommendation, status, status_chan
     status_changed_at, owner, tags_json, version, created_at, updated_at, trigger_json";
 
 fn lesson_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<LessonRow> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-        r.get(10)?,
-        r.get(11)?,
-    ))
+    LessonRow::try_from(r)
 }
 
 fn patterns_of(conn: &Connection, id: &str) -> Result<Vec<PatternRef>> {
@@ -217,19 +204,7 @@ fn patterns_of(conn: &Connection, id: &str) -> Result<Vec<PatternRef>> {
                     context
                FROM lesson_patterns WHERE lesson_id = ?1 ORDER BY seq",
         )?
-        .query_map([id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-            ))
-        })?
+        .query_map([id], |r| Row::try_from(r))?
         .collect::<rusqlite::Result<_>>()?;
     rows.into_iter()
         .map(
@@ -379,23 +354,7 @@ pub fn evidence(conn: &Connection, id: &LessonId) -> Result<Vec<Evidence>> {
                     n_exposed, n_unexposed, events_exposed, events_unexposed, verdict
                FROM lesson_evidence WHERE lesson_id = ?1 ORDER BY measured_at",
         )?
-        .query_map([id.as_str()], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-                r.get(8)?,
-                r.get(9)?,
-                r.get(10)?,
-                r.get(11)?,
-                r.get(12)?,
-            ))
-        })?
+        .query_map([id.as_str()], |r| Row::try_from(r))?
         .collect::<rusqlite::Result<_>>()?;
     let nan = |x: Option<f64>| x.unwrap_or(f64::NAN);
     let count = |x: i64| u64::try_from(x).unwrap_or(0);
@@ -528,18 +487,7 @@ pub fn recommendations(conn: &Connection) -> Result<Vec<RecommendationRecord>> {
                     followed_source, followed_at
                FROM recommendations ORDER BY lesson_id, deal_id, lesson_version",
         )?
-        .query_map([], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-                r.get(6)?,
-                r.get(7)?,
-            ))
-        })?
+        .query_map([], |r| Row::try_from(r))?
         .collect::<rusqlite::Result<_>>()?;
     rows.into_iter()
         .map(
@@ -565,7 +513,7 @@ pub fn recommendations(conn: &Connection) -> Result<Vec<RecommendationRecord>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::domain::time::{DAY, from_unix};
     use crate::store::Store;
