@@ -791,6 +791,17 @@ fn a_promoted_lesson_advises_open_deals_and_shows_its_follow_up() {
         assert!(app.rows.marks[i].at_risk);
         assert!(app.queue.rows.contains(&(i as u32)), "{id} is in the queue");
     }
+    // A reload of the lists (after a mark or a save) keeps the advisor's marks.
+    app.update(Action::DealsLoaded(Ok(
+        load::all(&db, &Config::default()).unwrap()
+    )));
+    for id in &at_risk {
+        let i = app.rows.position(id).unwrap();
+        assert!(
+            app.rows.marks[i].at_risk,
+            "{id} still at risk after a reload"
+        );
+    }
     // Opening one shows the recommendation and records it, once per deal and version.
     let recorded = |db: &std::path::Path| {
         store::lessons::recommendations(Store::open(db).unwrap().conn())

@@ -329,6 +329,10 @@ impl App {
             Action::Tick(now) => self.clock = Some(now),
             Action::DealsLoaded(Ok(list)) => {
                 self.loaded(list);
+                // Freshly read rows know nothing of the advisor: mark its deals again.
+                if !self.advice.is_empty() {
+                    self.apply_advice();
+                }
                 // Once every deal is on screen, the advisor runs (it reads every history).
                 if self.complete && !self.advice_asked {
                     self.advice_asked = true;
