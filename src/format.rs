@@ -42,6 +42,14 @@ pub fn grouped(n: i64) -> String {
     out
 }
 
+/// `part` of `whole` as a whole percentage ("61%"), or "—" of nothing.
+pub fn percent(part: u64, whole: u64) -> String {
+    if whole == 0 {
+        return "—".into();
+    }
+    format!("{:.0}%", 100.0 * part as f64 / whole as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -34,6 +34,10 @@ pub struct Fired {
 /// does not have holds for nobody.
 pub fn fires(pop: &Population, trigger: &Trigger) -> Cover {
     let n = pop.len();
+    if trigger.condition.is_empty() {
+        // A lesson without a trigger never fires.
+        return Cover::with_capacity(n);
+    }
     let cover = |name: &str| {
         pop.selector(name)
             .map(|s| s.cover.clone())
@@ -52,10 +56,6 @@ pub fn fires(pop: &Population, trigger: &Trigger) -> Cover {
         missing.difference_with(&held);
         missing
     };
-    if trigger.condition.is_empty() {
-        // A lesson without a trigger never fires.
-        return Cover::with_capacity(n);
-    }
     if let Some(segment) = &trigger.segment {
         out.intersect_with(&cover(segment));
     }

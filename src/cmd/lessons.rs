@@ -18,10 +18,7 @@ use std::path::{Path, PathBuf};
 
 /// Runs one `lessons` subcommand on the cache.
 pub(super) fn run(store: &Store, config: &Config, command: LessonsCommand) -> Result<()> {
-    let skills = || {
-        Skills::from_config(config)
-            .map_err(|e| eyre!("{e}; fix the skills file or remove [skills] file from the config"))
-    };
+    let skills = || super::skills(config);
     let who = |by: Option<String>| by.unwrap_or_else(|| config.reviewer_name());
     match command {
         LessonsCommand::List { json, status } => list(store, status.map(Into::into), json),
@@ -198,7 +195,7 @@ pub struct FollowTables {
 /// Both follow-up tables of a lesson, on the cache as of now.
 pub fn follow_tables(store: &Store, skills: &Skills, lesson: &Lesson) -> Result<FollowTables> {
     let source = super::patterns::source(store, skills)?;
-    let now = super::reference_now(store)?.as_second().max(source.cutoff);
+    let now = super::reference_now(store)?.as_second();
     let frame = crate::patterns::build::Frame::new(
         &source.deals,
         &source.pipelines,
@@ -240,13 +237,7 @@ pub fn follow_tables_in(
 
 /// A follow-up table in one line.
 pub fn follow_line(t: &FollowTable) -> String {
-    let share = |e: u64, n: u64| {
-        if n == 0 {
-            "—".to_owned()
-        } else {
-            format!("{:.0}%", 100.0 * e as f64 / n as f64)
-        }
-    };
+    let share = crate::format::percent;
     let effect = match (t.rr, t.ci_low, t.ci_high, t.p) {
         (Some(rr), Some(lo), Some(hi), Some(p)) => {
             format!(

@@ -122,10 +122,7 @@ pub fn run(cli: Cli) -> Result<()> {
                 ));
             }
             let store = open_existing(&db)?;
-            let skills = crate::signals::Skills::from_config(&config).map_err(|e| {
-                eyre!("{e}; fix the skills file or remove [skills] file from the config")
-            })?;
-            patterns::print(&store, &skills, &request)
+            patterns::print(&store, &skills(&config)?, &request)
         }
         Some(Command::Lessons(command)) => {
             let store = open_existing(&db)?;
@@ -177,6 +174,12 @@ fn open_existing(path: &Path) -> Result<Store> {
         ));
     }
     open_store(path).wrap_err("cannot read the cache")
+}
+
+/// The skills the config names (else the built-in ones), or an error saying what to fix.
+pub fn skills(config: &Config) -> Result<crate::signals::Skills> {
+    crate::signals::Skills::from_config(config)
+        .map_err(|e| eyre!("{e}; fix the skills file or remove [skills] file from the config"))
 }
 
 /// "Now" for derived facts: a demo history's own as-of instant, else the clock.

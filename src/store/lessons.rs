@@ -439,12 +439,12 @@ pub fn recommendations_for_deal(
     conn: &Connection,
     deal: &DealId,
 ) -> Result<Vec<RecommendationRecord>> {
-    let mut all: Vec<RecommendationRecord> = recommendations(conn)?
-        .into_iter()
-        .filter(|r| &r.deal_id == deal)
-        .collect();
-    all.sort_by_key(|r| r.shown_at);
-    Ok(all)
+    // The primary key leads with the deal: opening a deal reads only its own rows.
+    read_recommendations(
+        conn,
+        "WHERE deal_id = ?1 ORDER BY shown_at, lesson_id, lesson_version",
+        [deal.as_str()],
+    )
 }
 
 /// Records what a review's decision traces say of the recommendations they carry: each trace
@@ -471,6 +471,15 @@ pub fn mark_from_traces(conn: &Connection, traces: &[crate::domain::DecisionTrac
 
 /// Every recommendation recorded, by lesson then deal.
 pub fn recommendations(conn: &Connection) -> Result<Vec<RecommendationRecord>> {
+    read_recommendations(conn, "ORDER BY lesson_id, deal_id, lesson_version", [])
+}
+
+/// The recommendations `tail` (a `WHERE` and/or `ORDER BY`) selects.
+fn read_recommendations(
+    conn: &Connection,
+    tail: &str,
+    params: impl rusqlite::Params,
+) -> Result<Vec<RecommendationRecord>> {
     type Row = (
         String,
         String,
@@ -482,12 +491,12 @@ pub fn recommendations(conn: &Connection) -> Result<Vec<RecommendationRecord>> {
         Option<i64>,
     );
     let rows: Vec<Row> = conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT deal_id, lesson_id, lesson_version, text, shown_at, followed,
                     followed_source, followed_at
-               FROM recommendations ORDER BY lesson_id, deal_id, lesson_version",
-        )?
-        .query_map([], |r| Row::try_from(r))?
+               FROM recommendations {tail}"
+        ))?
+        .query_map(params, |r| Row::try_from(r))?
         .collect::<rusqlite::Result<_>>()?;
     rows.into_iter()
         .map(

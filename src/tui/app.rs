@@ -381,6 +381,12 @@ impl App {
             Action::MineProgress { generation, phase } => self.patterns.progress(generation, phase),
             Action::Mined { generation, result } => self.patterns.finished(generation, *result),
             Action::LessonsLoaded { generation, result } => {
+                if generation == self.lessons.generation
+                    && let Ok(data) = result.as_ref()
+                {
+                    self.advice = data.advice.clone();
+                    self.apply_advice();
+                }
                 self.lessons.finished(generation, *result)
             }
             Action::LessonSaved(result) => {
@@ -389,12 +395,13 @@ impl App {
                     Ok(s) | Err(s) => s,
                 }));
                 if ok {
-                    // A lesson activated or retired changes what the advisor says.
-                    let mut commands = vec![Command::Advise];
-                    if self.screen == Screen::Lessons {
-                        commands.push(self.load_lessons());
-                    }
-                    return commands;
+                    // A lesson activated or retired changes what the advisor says; reading
+                    // the lessons again runs the advisor too.
+                    return vec![if self.screen == Screen::Lessons {
+                        self.load_lessons()
+                    } else {
+                        Command::Advise
+                    }];
                 }
             }
             Action::ShowLessons => return self.show_lessons(),

@@ -446,8 +446,7 @@ fn spawn_lesson_write(
             let store = Store::open(&db)?;
             match write {
                 LessonWrite::Promote(pattern) => {
-                    let skills = crate::signals::Skills::from_config(&config)
-                        .map_err(|e| eyre!("{e}; fix the skills file"))?;
+                    let skills = crate::cmd::skills(&config)?;
                     let l = crate::cmd::lessons::promote(&store, &skills, &pattern, None, &by)?;
                     Ok(format!(
                         "proposed lesson: {} (4 shows the lessons)",

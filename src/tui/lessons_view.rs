@@ -64,6 +64,9 @@ pub struct LessonsData {
     pub as_of: Timestamp,
     /// Every lesson, oldest first.
     pub rows: Vec<LessonRow>,
+    /// The advisor's recommendations by deal, read in the same pass (so the queue's at-risk
+    /// marks agree with the counts shown here without a second read of the cache).
+    pub advice: Arc<crate::tui::action::Advice>,
 }
 
 /// The Lessons screen.

@@ -11,8 +11,8 @@ use super::lessons_view::{LessonRow, LessonsData};
 use super::patterns_view::{MinePhase, Mined};
 use super::rows::{QueueMark, Rows};
 use crate::config::Config;
-use crate::domain::DealId;
 use crate::domain::queue::badges;
+use crate::domain::{DealId, Lesson};
 use crate::store::{self, Store};
 use color_eyre::eyre::{Result, eyre};
 use jiff::Timestamp;
@@ -181,19 +181,17 @@ pub fn review_source(db: &Path, id: &DealId) -> Result<ReviewSource> {
 /// `dealtrace patterns` does with no flags), telling `progress` as each phase starts.
 pub fn mine(db: &Path, config: &Config, progress: impl Fn(MinePhase)) -> Result<Mined> {
     use crate::cmd::patterns as cmd;
-    let skills = crate::signals::Skills::from_config(config)
-        .map_err(|e| eyre!("{e}; fix the skills file or remove [skills] file from the config"))?;
+    let skills = crate::cmd::skills(config)?;
     let store = Store::open(db)?;
     progress(MinePhase::Reading);
     let source = cmd::source(&store, &skills)?;
-    drop(store);
     progress(MinePhase::Building);
     let data = cmd::build_dataset(&source, &skills);
     progress(MinePhase::Testing);
     let options = cmd::options(&cmd::Request::default(), &skills);
     let run = crate::patterns::mine::mine(&data, &options);
     // Every mining run re-measures the lesson library, so its evidence stays current.
-    crate::cmd::lessons::remeasure_and_record(&Store::open(db)?, &data, Timestamp::now())?;
+    crate::cmd::lessons::remeasure_and_record(&store, &data, Timestamp::now())?;
     Ok(Mined::new(run, &data, source.deals.len(), options.fdr))
 }
 
@@ -202,8 +200,7 @@ pub fn mine(db: &Path, config: &Config, progress: impl Fn(MinePhase)) -> Result<
 /// were followed.
 pub fn lessons(db: &Path, config: &Config) -> Result<LessonsData> {
     use crate::cmd::lessons as cmd;
-    let skills = crate::signals::Skills::from_config(config)
-        .map_err(|e| eyre!("{e}; fix the skills file or remove [skills] file from the config"))?;
+    let skills = crate::cmd::skills(config)?;
     let store = Store::open(db)?;
     let conn = store.conn();
     let lessons = store::lessons::all(conn)?;
@@ -212,10 +209,11 @@ pub fn lessons(db: &Path, config: &Config) -> Result<LessonsData> {
         return Ok(LessonsData {
             as_of,
             rows: Vec::new(),
+            advice: Arc::new(Advice::new()),
         });
     }
     let source = crate::cmd::patterns::source(&store, &skills)?;
-    let now = as_of.as_second().max(source.cutoff);
+    let now = as_of.as_second();
     let frame = crate::patterns::build::Frame::new(
         &source.deals,
         &source.pipelines,
@@ -233,13 +231,33 @@ pub fn lessons(db: &Path, config: &Config) -> Result<LessonsData> {
         let firing = fired.iter().filter(|f| f.lesson == i).count();
         rows.push(LessonRow::new(l.clone(), trend, follow, firing));
     }
-    Ok(LessonsData { as_of, rows })
+    Ok(LessonsData {
+        as_of,
+        rows,
+        advice: Arc::new(advice_lines(&lessons, fired)),
+    })
+}
+
+/// The advisor's firings as lines to show, by deal id.
+fn advice_lines(lessons: &[Lesson], fired: Vec<crate::advisor::advise::Fired>) -> Advice {
+    let mut out = Advice::new();
+    for f in fired {
+        let l = &lessons[f.lesson];
+        out.entry(f.deal_id.to_string())
+            .or_default()
+            .push(AdviceLine {
+                lesson_id: l.id.clone(),
+                version: l.version,
+                recommendation: crate::text::sanitize_line(&l.recommendation),
+                statement: crate::text::sanitize_line(&l.statement),
+            });
+    }
+    out
 }
 
 /// The active lessons' recommendations on the open deals as of the cache's "now", by deal id.
 pub fn advice(db: &Path, config: &Config) -> Result<Advice> {
-    let skills = crate::signals::Skills::from_config(config)
-        .map_err(|e| eyre!("{e}; fix the skills file or remove [skills] file from the config"))?;
+    let skills = crate::cmd::skills(config)?;
     let store = Store::open(db)?;
     let lessons = store::lessons::all(store.conn())?;
     if !lessons
@@ -256,19 +274,8 @@ pub fn advice(db: &Path, config: &Config) -> Result<Advice> {
         &skills,
         &crate::patterns::build::BuildOptions::at(now),
     );
-    let mut out = Advice::new();
-    for f in crate::advisor::advise::advise(&frame, &lessons, now) {
-        let l = &lessons[f.lesson];
-        out.entry(f.deal_id.to_string())
-            .or_default()
-            .push(AdviceLine {
-                lesson_id: l.id.clone(),
-                version: l.version,
-                recommendation: crate::text::sanitize_line(&l.recommendation),
-                statement: crate::text::sanitize_line(&l.statement),
-            });
-    }
-    Ok(out)
+    let fired = crate::advisor::advise::advise(&frame, &lessons, now);
+    Ok(advice_lines(&lessons, fired))
 }
 
 fn no_such_deal(id: &DealId) -> color_eyre::Report {

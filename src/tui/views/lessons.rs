@@ -144,7 +144,7 @@ fn share(events: u64, n: u64) -> String {
     if n == 0 {
         "—".into()
     } else {
-        format!("{events}/{n} = {:.0}%", 100.0 * events as f64 / n as f64)
+        format!("{events}/{n} = {}", crate::format::percent(events, n))
     }
 }
 

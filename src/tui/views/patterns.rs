@@ -4,7 +4,7 @@
 
 use crate::domain::queue::QueueReviewStatus;
 use crate::domain::time::ymd;
-use crate::format::{fit, grouped};
+use crate::format::{fit, grouped, percent};
 use crate::patterns::mine::{Kind, Pattern};
 use crate::patterns::surface::headline;
 use crate::tui::app::App;
@@ -270,13 +270,6 @@ fn flag_words(flag: &str) -> String {
     }
 }
 
-fn share(events: u64, n: u64) -> String {
-    if n == 0 {
-        return "—".into();
-    }
-    format!("{:.0}%", 100.0 * events as f64 / n as f64)
-}
-
 fn evidence_lines<'a>(p: &'a Pattern, mined: &Mined, app: &App) -> Vec<Line<'a>> {
     let label = |s: &'static str| Span::styled(format!("{s:<9} "), app.theme.header);
     let mut lines = vec![Line::raw(p.sentence.as_str()), Line::raw("")];
@@ -292,10 +285,10 @@ fn evidence_lines<'a>(p: &'a Pattern, mined: &Mined, app: &App) -> Vec<Line<'a>>
             "with it {} of {} {what} ({}) · without {} of {} ({})",
             p.events_exposed,
             p.n_exposed,
-            share(p.events_exposed, p.n_exposed),
+            percent(p.events_exposed, p.n_exposed),
             p.events_unexposed,
             p.n_unexposed,
-            share(p.events_unexposed, p.n_unexposed),
+            percent(p.events_unexposed, p.n_unexposed),
         )),
     ]));
     let mut effect = format!(
