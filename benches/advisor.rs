@@ -1,6 +1,8 @@
 //! The advisor on a 100,000-deal cache (issue 6): re-measuring 50 lessons and advising the
-//! open deals (about 30,000 in the demo) as of now, from the history in memory — what a mining
-//! run or the Lessons screen does after reading the cache. Reading the cache is timed apart.
+//! open deals (about 30,000 in the demo) as of now. Advising is timed from the cache — reading
+//! every deal's facts, as the queue's at-risk marks and `dealtrace lessons advise` do — and
+//! re-measuring on the dataset a mining run has just built (it runs at the end of one). The
+//! first read of a cache computes every deal's facts and keeps them; it is timed apart.
 //!
 //! `cargo bench --bench advisor` (env: `BENCH_DEALS`, default 100000; `BENCH_RUNS`, default 5;
 //! `BENCH_LESSONS`, default 50; `BENCH_DB` to reuse or keep a cache, else a fresh temp dir).
@@ -30,7 +32,7 @@ fn main() {
 
     let t = Instant::now();
     let source = patterns::source(&store, &skills).expect("read the cache");
-    let load = t.elapsed().as_secs_f64();
+    let first = t.elapsed().as_secs_f64();
     let t = Instant::now();
     let data = patterns::build_dataset(&source, &skills);
     let build = t.elapsed().as_secs_f64();
@@ -74,25 +76,30 @@ fn main() {
         lessons.len(),
         run.patterns.len()
     );
-    let (mut measure_s, mut advise_s, mut total_s) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut read_s, mut measure_s, mut advise_s, mut total_s) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     let mut fired = 0;
     for _ in 0..runs {
         let t0 = Instant::now();
         let evidence = remeasure(&data, &lessons, &Support::default(), from_unix(now));
         let t1 = Instant::now();
+        let read = patterns::source(&store, &skills).expect("read the cache");
+        let t2 = Instant::now();
         let frame = Frame::new(
-            &source.deals,
-            &source.pipelines,
+            &read.deals,
+            &read.pipelines,
             &skills,
             &BuildOptions::at(now),
         );
         let advice = advise(&frame, &lessons, now);
-        let t2 = Instant::now();
+        let t3 = Instant::now();
         assert_eq!(evidence.len(), lessons.len());
+        assert_eq!(read.deals.len(), source.deals.len());
         fired = advice.len();
         measure_s.push((t1 - t0).as_secs_f64());
-        advise_s.push((t2 - t1).as_secs_f64());
-        total_s.push((t2 - t0).as_secs_f64());
+        read_s.push((t2 - t1).as_secs_f64());
+        advise_s.push((t3 - t2).as_secs_f64());
+        total_s.push((t3 - t0).as_secs_f64());
     }
     println!(
         "re-measure {} lessons: {:.4} s median {measure_s:.4?}",
@@ -100,13 +107,20 @@ fn main() {
         median(measure_s.clone())
     );
     println!(
+        "read every deal's facts: {:.3} s median {read_s:.3?}",
+        median(read_s.clone())
+    );
+    println!(
         "advise {open} open deals ({fired} recommendations): {:.3} s median {advise_s:.3?}",
         median(advise_s.clone())
     );
     let total = median(total_s.clone());
     println!(
-        "re-measure + advise: {total:.3} s median {total_s:.3?}; goal < 1 s: {}",
+        "re-measure + read + advise: {total:.3} s median {total_s:.3?}; goal < 1 s: {}",
         if total < 1.0 { "met" } else { "NOT met" }
     );
-    println!("(reading the cache, not in the figure: load {load:.2} s, build {build:.2} s)");
+    println!(
+        "(not in the figure: the first read of the cache, which computes and keeps every \
+         deal's facts, {first:.2} s; the mining run's build of the dataset, {build:.2} s)"
+    );
 }

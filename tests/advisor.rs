@@ -146,7 +146,7 @@ fn the_advisor_never_reads_a_fact_dated_after_now() {
     let call = |at: i64| ActivityFact {
         at,
         two_way: true,
-        contacts: vec![second_contact, 0],
+        contacts: [second_contact, 0][..].into(),
         phrases: 0,
     };
     // A call with a second stakeholder tomorrow changes nothing today.

@@ -3,6 +3,10 @@
 
 #![allow(dead_code)] // Each bench uses its own subset.
 
+/// The binary's allocator (src/main.rs), so that the figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use dealtrace::demo::{DemoSpec, write_demo};
 use dealtrace::store::Store;
 use std::path::{Path, PathBuf};

@@ -13,6 +13,7 @@ use crate::patterns::cover::Cover;
 use crate::patterns::dataset::Population;
 use crate::patterns::mine::DECAY;
 use crate::signals::facts::DealFacts;
+use rayon::prelude::*;
 use std::collections::HashMap;
 
 /// How long after a recommendation the replay looks for it to have been followed, in days: a
@@ -102,28 +103,32 @@ pub fn advise(frame: &Frame<'_>, lessons: &[Lesson], now: i64) -> Vec<Fired> {
                 .push(i);
         }
     }
-    let mut out = Vec::new();
     let mut keys: Vec<&str> = by_population.keys().copied().collect();
     keys.sort_unstable();
-    for key in keys {
-        let units: Vec<(usize, i64)> = deals
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| open_at(frame, d, now))
-            .filter_map(|(di, d)| Some((di, index_time(frame, key, d, now)?)))
-            .collect();
-        let Some(pop) = frame.population_at(key, &units) else {
-            continue;
-        };
-        for &li in &by_population[key] {
-            for u in fires(&pop, &lessons[li].trigger).ones() {
-                out.push(Fired {
-                    deal_id: DealId(pop.deal_ids[u].clone()),
-                    lesson: li,
-                });
+    // Each population's units and selectors on a core of its own: they are independent.
+    let mut out: Vec<Fired> = keys
+        .par_iter()
+        .flat_map_iter(|&key| {
+            let units: Vec<(usize, i64)> = deals
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| open_at(frame, d, now))
+                .filter_map(|(di, d)| Some((di, index_time(frame, key, d, now)?)))
+                .collect();
+            let mut fired = Vec::new();
+            if let Some(pop) = frame.selectors_at(key, &units) {
+                for &li in &by_population[key] {
+                    for u in fires(&pop, &lessons[li].trigger).ones() {
+                        fired.push(Fired {
+                            deal_id: DealId(pop.deal_ids[u].clone()),
+                            lesson: li,
+                        });
+                    }
+                }
             }
-        }
-    }
+            fired
+        })
+        .collect();
     out.sort_by(|a, b| a.deal_id.cmp(&b.deal_id).then(a.lesson.cmp(&b.lesson)));
     out
 }
@@ -149,7 +154,7 @@ pub fn deal_index(deals: &[DealFacts]) -> HashMap<&str, usize> {
 
 /// Whether the lesson fires on each `(deal index, t)`, evaluated at `t`.
 fn fires_at(frame: &Frame<'_>, lesson: &Lesson, units: &[(usize, i64)]) -> Vec<bool> {
-    let Some(pop) = frame.population_at(&lesson.trigger.population, units) else {
+    let Some(pop) = frame.selectors_at(&lesson.trigger.population, units) else {
         return vec![false; units.len()];
     };
     let on = fires(&pop, &lesson.trigger);

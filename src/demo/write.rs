@@ -31,7 +31,8 @@ pub(crate) fn write(store: &mut Store, world: &DemoWorld) -> Result<DemoSummary,
 fn write_world(conn: &Connection, world: &DemoWorld) -> Result<DemoSummary, DemoError> {
     refuse_if_in_use(conn)?;
     bulk::clear_crm_facts(conn)?;
-    let indexes = bulk::drop_secondary_indexes(conn)?;
+    let mut indexes = bulk::drop_secondary_indexes(conn)?;
+    indexes.extend(bulk::drop_facts_triggers(conn)?);
 
     let mut summary = DemoSummary {
         deals: world.deal_count(),

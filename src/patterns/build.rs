@@ -15,6 +15,7 @@ use crate::signals::facts::DealFacts;
 use crate::signals::skills::{NUMERIC_BANDS, Segment, phrase_list_ids};
 use jiff::Timestamp;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::OnceLock;
 
 /// Landmark of the "during the stage" exposures, in days (§5.1).
 pub const STAGE_LANDMARK_DAYS: i64 = 14;
@@ -66,6 +67,15 @@ pub fn newest_fact(deals: &[DealFacts]) -> i64 {
     newest
 }
 
+/// How [`Frame::assemble`] makes a population.
+#[derive(Debug, Clone, Copy)]
+struct Assembly {
+    /// Drop the selectors true for no unit or for every unit (the miner's candidates).
+    drop_constant: bool,
+    /// Compute the outcomes and the decay follow-up.
+    with_outcomes: bool,
+}
+
 /// One context before its units are known.
 struct Context {
     key: String,
@@ -86,7 +96,9 @@ pub struct Frame<'a> {
     closing: ClosingStages,
     contexts: Vec<Context>,
     params: SignalParams,
-    two_way: Option<Vec<Vec<Timestamp>>>,
+    /// Each deal's two-way instants, for the outcomes; made on first use (the advisor's
+    /// populations of open deals need no outcomes, so it never pays for them).
+    two_way: OnceLock<Option<Vec<Vec<Timestamp>>>>,
 }
 
 impl<'a> Frame<'a> {
@@ -141,15 +153,6 @@ impl<'a> Frame<'a> {
                 .collect(),
             slip_min_days: options.slip_min_days,
         };
-        // Each deal's two-way instants, once for every population; `None` when the source records
-        // no activities at all, so that silence says nothing (decay is then closed-lost only).
-        let two_way: Option<Vec<Vec<Timestamp>>> =
-            deals.iter().any(|d| !d.activities.is_empty()).then(|| {
-                deals
-                    .iter()
-                    .map(|d| d.two_way_times().into_iter().map(from_unix).collect())
-                    .collect()
-            });
         Frame {
             deals,
             skills,
@@ -157,8 +160,24 @@ impl<'a> Frame<'a> {
             closing,
             contexts,
             params,
-            two_way,
+            two_way: OnceLock::new(),
         }
+    }
+
+    /// Each deal's two-way instants, once for every population; `None` when the source records
+    /// no activities at all, so that silence says nothing (decay is then closed-lost only).
+    fn two_way(&self) -> Option<&[Vec<Timestamp>]> {
+        self.two_way
+            .get_or_init(|| {
+                let deals = self.deals;
+                deals.iter().any(|d| !d.activities.is_empty()).then(|| {
+                    deals
+                        .iter()
+                        .map(|d| d.two_way_times().into_iter().map(from_unix).collect())
+                        .collect()
+                })
+            })
+            .as_deref()
     }
 
     /// The deals the frame was prepared for.
@@ -192,6 +211,21 @@ impl<'a> Frame<'a> {
     /// still says something about each of them), and outcomes are eligible where their window
     /// has passed by the frame's cutoff. `None` when the frame has no such population.
     pub fn population_at(&self, key: &str, units: &[(usize, i64)]) -> Option<Population> {
+        self.population_of(key, units, true)
+    }
+
+    /// [`Frame::population_at`] without outcomes or follow-up: the selectors of the units
+    /// as of their times, for deciding where a lesson fires (open deals have no outcome yet).
+    pub fn selectors_at(&self, key: &str, units: &[(usize, i64)]) -> Option<Population> {
+        self.population_of(key, units, false)
+    }
+
+    fn population_of(
+        &self,
+        key: &str,
+        units: &[(usize, i64)],
+        with_outcomes: bool,
+    ) -> Option<Population> {
         let ctx = self.contexts.iter().find(|c| c.key == key)?;
         let members: Vec<(usize, i64, i64)> = units
             .iter()
@@ -206,7 +240,10 @@ impl<'a> Frame<'a> {
             Exclusions::default(),
             &mut HashMap::new(),
             &mut HashMap::new(),
-            false,
+            Assembly {
+                drop_constant: false,
+                with_outcomes,
+            },
         ))
     }
 
@@ -218,8 +255,12 @@ impl<'a> Frame<'a> {
         mut exclusions: Exclusions,
         owners: &mut HashMap<String, u32>,
         accounts: &mut HashMap<String, u32>,
-        drop_constant: bool,
+        how: Assembly,
     ) -> Population {
+        let Assembly {
+            drop_constant,
+            with_outcomes,
+        } = how;
         let (deals, skills, options, closing, params) = (
             self.deals,
             self.skills,
@@ -227,7 +268,6 @@ impl<'a> Frame<'a> {
             &self.closing,
             &self.params,
         );
-        let two_way = &self.two_way;
         let id_of = |map: &mut HashMap<String, u32>, key: &Option<String>| match key {
             Some(k) => {
                 let next = map.len() as u32;
@@ -251,25 +291,32 @@ impl<'a> Frame<'a> {
         let (mut selectors, segments, mut confounders) =
             selectors_for(ctx, deals, members, &signals, skills, !drop_constant);
         let moderators = moderators_for(&signals, skills, &selectors);
-        let outcomes = outcomes_for(deals, two_way.as_deref(), members, closing, skills, options);
-        let follow = {
-            let mut durations = Vec::with_capacity(n);
-            let mut events = Vec::with_capacity(n);
-            for &(di, t, _) in members {
-                let decay = outcomes::decay_with(
-                    &deals[di].history,
-                    closing,
-                    two_way.as_ref().map(|times| times[di].as_slice()),
-                    from_unix(t),
-                    from_unix(options.cutoff),
-                );
-                durations.push(decay.days);
-                events.push(decay.event);
-            }
-            SurvivalIndex::new(durations, events)
-                .ok()
-                .map(|index| Follow { index })
+        let two_way = if with_outcomes { self.two_way() } else { None };
+        let outcomes = if with_outcomes {
+            outcomes_for(deals, two_way, members, closing, skills, options)
+        } else {
+            Vec::new()
         };
+        let follow = with_outcomes
+            .then(|| {
+                let mut durations = Vec::with_capacity(n);
+                let mut events = Vec::with_capacity(n);
+                for &(di, t, _) in members {
+                    let decay = outcomes::decay_with(
+                        &deals[di].history,
+                        closing,
+                        two_way.map(|times| times[di].as_slice()),
+                        from_unix(t),
+                        from_unix(options.cutoff),
+                    );
+                    durations.push(decay.days);
+                    events.push(decay.event);
+                }
+                SurvivalIndex::new(durations, events)
+                    .ok()
+                    .map(|index| Follow { index })
+            })
+            .flatten();
         // Quarter of T as a confounder: drift in the team's process shows up by quarter.
         confounders.push(Confounder {
             name: "quarter".into(),
@@ -383,7 +430,10 @@ pub fn build(
             exclusions,
             &mut owners,
             &mut accounts,
-            true,
+            Assembly {
+                drop_constant: true,
+                with_outcomes: true,
+            },
         ));
     }
     Dataset {

@@ -105,7 +105,7 @@ mod tests {
         ActivityFact {
             at: day * DAY,
             two_way: true,
-            contacts: contacts.to_vec(),
+            contacts: contacts.into(),
             phrases,
         }
     }
@@ -212,7 +212,7 @@ mod tests {
                     0 => grown.activities.push(ActivityFact {
                         at,
                         two_way: true,
-                        contacts: vec![c % n_contacts],
+                        contacts: [c % n_contacts][..].into(),
                         phrases: bits,
                     }),
                     1 => grown.history.close_dates.push(CloseDateChange {

@@ -9,6 +9,9 @@
 
 use crate::domain::DealHistory;
 
+/// The contacts of one activity (see [`ActivityFact::contacts`]).
+pub type Contacts = smallvec::SmallVec<[u32; 2]>;
+
 /// One activity, reduced to what signals use.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActivityFact {
@@ -16,8 +19,9 @@ pub struct ActivityFact {
     pub at: i64,
     /// A call, a meeting or an inbound email: the customer took part.
     pub two_way: bool,
-    /// The deal's contacts who took part, as indices into [`DealFacts::contacts`].
-    pub contacts: Vec<u32>,
+    /// The deal's contacts who took part, as indices into [`DealFacts::contacts`]. Held inline
+    /// up to two, which is nearly every activity: a cache holds a million of them.
+    pub contacts: Contacts,
     /// Which phrase lists of the skills file its text matches (bit i = list i).
     pub phrases: u64,
 }

@@ -527,6 +527,34 @@ impl Skills {
         &self.source_name
     }
 
+    /// What of the file decides a deal's facts (see `store::facts`), in one line: each
+    /// persona's compiled title patterns, each phrase list's compiled phrases and each segment's
+    /// source and property, in the file's order. Two files with the same key give every deal
+    /// the same facts, so a cache may keep facts computed under one and reuse them under the
+    /// other; labels, live days, moderators and the like are read later and are left out.
+    pub fn facts_key(&self) -> String {
+        let needles = |m: &[String], x: &[String]| format!("{m:?}-{x:?}");
+        let personas: Vec<String> = self
+            .personas
+            .iter()
+            .map(|p| needles(&p.match_needles, &p.exclude_needles))
+            .collect();
+        let phrases: Vec<String> = self
+            .phrase_lists
+            .iter()
+            // The word index `phrase_hits` reads is built from the phrases as written.
+            .map(|l| {
+                needles(&l.match_needles, &l.exclude_needles) + &needles(&l.phrases, &l.exclude)
+            })
+            .collect();
+        let segments: Vec<String> = self
+            .segments
+            .iter()
+            .map(|s| format!("{:?}:{:?}", s.source, s.property))
+            .collect();
+        format!("personas {personas:?}; phrases {phrases:?}; segments {segments:?}")
+    }
+
     /// Every persona, in the file's order.
     pub fn personas(&self) -> &[Persona] {
         &self.personas

@@ -44,13 +44,15 @@ pub fn upsert(conn: &Connection, a: &Activity) -> Result<()> {
     for c in &a.contact_ids {
         link.execute(params![a.id.as_str(), c.as_str()])?;
     }
-    Ok(())
+    super::facts::forget_activity(conn, a.id.as_str(), &first_deal)
 }
 
 /// Unlinks every activity from `deal`, before a sync writes the CRM's current set. An activity
 /// still on other deals stays (one of them becomes its first deal); one on no deal is deleted.
 pub fn unlink_deal(conn: &Connection, deal: &DealId) -> Result<()> {
     let id = deal.as_str();
+    // The other deals of a moved activity keep it; only this deal's activities change.
+    super::facts::forget(conn, id)?;
     conn.prepare_cached("DELETE FROM activity_deals WHERE deal_id = ?1")?
         .execute([id])?;
     // Activities first seen on this deal but also on others move to one of the others...

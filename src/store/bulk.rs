@@ -23,9 +23,12 @@ pub struct DealRecord<'a> {
     pub activities: &'a [Activity],
 }
 
-/// The CRM-fact tables, children first, so that deleting in this order never trips a foreign key.
-pub const CRM_TABLES: [&str; 15] = [
+/// The CRM-fact tables, children first, so that deleting in this order never trips a foreign key;
+/// `deal_facts` is what the cache derived from them.
+pub const CRM_TABLES: [&str; 17] = [
+    "deal_facts",
     "activity_contacts",
+    "activity_deals",
     "activities",
     "deal_contacts",
     "stage_history",
@@ -106,7 +109,8 @@ pub fn clear_crm_facts(conn: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Recreates the indexes [`drop_secondary_indexes`] dropped.
+/// Recreates the indexes [`drop_secondary_indexes`] dropped (and the triggers
+/// [`drop_facts_triggers`] dropped), from their DDL.
 pub fn rebuild_indexes(conn: &Connection, ddl: &[String]) -> rusqlite::Result<()> {
     for sql in ddl {
         conn.execute(sql, [])?;
@@ -131,6 +135,27 @@ pub fn drop_secondary_indexes(conn: &Connection) -> rusqlite::Result<Vec<String>
     for (name, _) in &found {
         // Quoted: the name comes from the schema, not from input, but quoting keeps it exact.
         conn.execute(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")), [])?;
+    }
+    Ok(found.into_iter().map(|(_, sql)| sql).collect())
+}
+
+/// Drops the triggers that keep `deal_facts` current (migration 7) and returns their exact DDL,
+/// for [`rebuild_indexes`] to recreate. A load into emptied tables has no kept facts to keep
+/// current, and the triggers would otherwise run a statement for each of its millions of rows.
+/// Inside the transaction, so a failure restores them.
+pub fn drop_facts_triggers(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let found: Vec<(String, String)> = conn
+        .prepare(
+            "SELECT name, sql FROM sqlite_master
+              WHERE type = 'trigger' AND name GLOB 'deal_facts_*' ORDER BY name",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (name, _) in &found {
+        conn.execute(
+            &format!("DROP TRIGGER \"{}\"", name.replace('"', "\"\"")),
+            [],
+        )?;
     }
     Ok(found.into_iter().map(|(_, sql)| sql).collect())
 }

@@ -82,7 +82,7 @@ pub fn upsert(conn: &Connection, d: &Deal, history: &DealHistory) -> Result<()> 
     for (seq, c) in history.close_dates.iter().enumerate() {
         close.execute(params![id, seq as i64, secs(c.at), opt_secs(c.close_date)])?;
     }
-    Ok(())
+    super::facts::forget(conn, id)
 }
 
 /// When the cache's copy of a deal was last modified in its CRM, if the cache holds it.

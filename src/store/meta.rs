@@ -14,6 +14,8 @@ pub mod keys {
     pub const DEMO_SEED: &str = "demo_seed";
     /// The instant a demo history ends at (Unix seconds): its "now".
     pub const DEMO_AS_OF: &str = "demo_as_of";
+    /// What the rows of `deal_facts` were computed under (see `store::facts`).
+    pub const FACTS_KEY: &str = "facts_key";
 }
 
 /// Sets a metadata value.

@@ -395,6 +395,86 @@ CREATE TABLE recommendations (
 CREATE INDEX recommendations_lesson ON recommendations(lesson_id);
 "#;
 
+/// Migration 7: a snapshot of each deal's facts (`store::facts`), so that the pattern engine
+/// and the advisor read one small row per deal instead of every activity's text. The snapshot
+/// is a cache of what the history tables say, and a row is deleted in the same transaction as
+/// any change to what it was computed from; the next read computes it again. A row that is
+/// there is therefore never stale; `meta.facts_key` names the skills the rows were computed
+/// under (other skills recompute them all).
+///
+/// Two mechanisms delete rows, chosen by how many rows a table takes. The history, property and
+/// activity tables take millions, written only by `store::deals::upsert` and
+/// `store::activities`, which forget the deal's facts once per deal or activity (a trigger
+/// per row made a sync's upserts three times slower), and by the bulk loader, which empties
+/// the table. The few rows of deals, contacts and accounts that other facts read are watched
+/// by the triggers below, which fire only when a value facts read actually changes, so that a
+/// sync rewriting a row as it was leaves the snapshot be.
+const V7: &str = r#"
+CREATE TABLE deal_facts (
+    deal_id TEXT PRIMARY KEY REFERENCES deals(id) ON DELETE CASCADE,
+    facts   BLOB NOT NULL
+) WITHOUT ROWID;
+
+-- The deal's own columns that facts read.
+CREATE TRIGGER deal_facts_deals_upd AFTER UPDATE ON deals
+WHEN OLD.id IS NOT NEW.id OR OLD.created_at IS NOT NEW.created_at
+  OR OLD.owner_id IS NOT NEW.owner_id OR OLD.company_id IS NOT NEW.company_id
+  OR OLD.archived_at IS NOT NEW.archived_at
+BEGIN
+    DELETE FROM deal_facts WHERE deal_id IN (OLD.id, NEW.id);
+END;
+
+-- Titles make a deal's participants personas. (A new contact is on no activity yet.)
+CREATE TRIGGER deal_facts_contacts_upd AFTER UPDATE ON contacts
+WHEN OLD.id IS NOT NEW.id OR OLD.title IS NOT NEW.title
+BEGIN
+    DELETE FROM deal_facts WHERE deal_id IN
+        (SELECT a.deal_id FROM activity_contacts ac JOIN activities a ON a.id = ac.activity_id
+         WHERE ac.contact_id IN (OLD.id, NEW.id));
+    DELETE FROM deal_facts WHERE deal_id IN
+        (SELECT l.deal_id FROM activity_contacts ac JOIN activity_deals l
+             ON l.activity_id = ac.activity_id
+         WHERE ac.contact_id IN (OLD.id, NEW.id));
+END;
+-- Before, so that the participants a cascade is about to delete still name the deals.
+CREATE TRIGGER deal_facts_contacts_del BEFORE DELETE ON contacts BEGIN
+    DELETE FROM deal_facts WHERE deal_id IN
+        (SELECT a.deal_id FROM activity_contacts ac JOIN activities a ON a.id = ac.activity_id
+         WHERE ac.contact_id = OLD.id);
+    DELETE FROM deal_facts WHERE deal_id IN
+        (SELECT l.deal_id FROM activity_contacts ac JOIN activity_deals l
+             ON l.activity_id = ac.activity_id
+         WHERE ac.contact_id = OLD.id);
+END;
+
+-- The account's segment values. (A new account is on no deal yet.)
+CREATE TRIGGER deal_facts_companies_upd AFTER UPDATE ON companies
+WHEN OLD.id IS NOT NEW.id OR OLD.industry IS NOT NEW.industry
+  OR OLD.size_band IS NOT NEW.size_band OR OLD.buying_center IS NOT NEW.buying_center
+BEGIN
+    DELETE FROM deal_facts WHERE deal_id IN
+        (SELECT id FROM deals WHERE company_id IN (OLD.id, NEW.id));
+END;
+CREATE TRIGGER deal_facts_companies_del BEFORE DELETE ON companies BEGIN
+    DELETE FROM deal_facts WHERE deal_id IN (SELECT id FROM deals WHERE company_id = OLD.id);
+END;
+CREATE TRIGGER deal_facts_company_props_ins AFTER INSERT ON company_properties BEGIN
+    DELETE FROM deal_facts WHERE deal_id IN
+        (SELECT id FROM deals WHERE company_id = NEW.company_id);
+END;
+CREATE TRIGGER deal_facts_company_props_upd AFTER UPDATE ON company_properties
+WHEN OLD.company_id IS NOT NEW.company_id OR OLD.name IS NOT NEW.name
+  OR OLD.value IS NOT NEW.value
+BEGIN
+    DELETE FROM deal_facts WHERE deal_id IN
+        (SELECT id FROM deals WHERE company_id IN (OLD.company_id, NEW.company_id));
+END;
+CREATE TRIGGER deal_facts_company_props_del AFTER DELETE ON company_properties BEGIN
+    DELETE FROM deal_facts WHERE deal_id IN
+        (SELECT id FROM deals WHERE company_id = OLD.company_id);
+END;
+"#;
+
 /// Every migration, oldest first. The cache's `user_version` is the number applied.
 pub fn migrations() -> Migrations<'static> {
     Migrations::from_slice(MIGRATIONS)
@@ -407,6 +487,7 @@ static MIGRATIONS: &[M<'static>] = &[
     M::up(V4),
     M::up(V5),
     M::up(V6),
+    M::up(V7),
 ];
 
 /// The schema version this build writes.

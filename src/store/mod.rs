@@ -83,6 +83,9 @@ pub struct Store {
     path: PathBuf,
 }
 
+/// How long a statement waits for another connection's write lock before giving up.
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_millis(5000);
+
 impl Store {
     /// Opens (creating if needed, owner-only) and migrates the cache at `path`.
     pub fn open(path: &Path) -> Result<Store> {
@@ -113,7 +116,7 @@ impl Store {
             .map_err(|e| open_or_not_db(&path, e))?;
         conn.pragma_update(None, "synchronous", "NORMAL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.busy_timeout(std::time::Duration::from_millis(5000))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.set_prepared_statement_cache_capacity(64);
 
         let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
