@@ -27,22 +27,27 @@ fn afresh(store: &Store, skills: &Skills) -> Vec<DealFacts> {
     facts::load(store.conn(), skills).unwrap()
 }
 
+/// The one number a `SELECT count(*) …` gives.
+fn count(store: &Store, sql: &str) -> i64 {
+    store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
 fn kept_rows(store: &Store) -> i64 {
-    store
-        .conn()
-        .query_row("SELECT count(*) FROM deal_facts", [], |r| r.get(0))
-        .unwrap()
+    count(store, "SELECT count(*) FROM deal_facts")
 }
 
 fn live_deals(store: &Store) -> i64 {
-    store
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM deals WHERE archived_at IS NULL",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
+    count(
+        store,
+        "SELECT count(*) FROM deals WHERE archived_at IS NULL",
+    )
+}
+
+fn facts_triggers(store: &Store) -> i64 {
+    count(
+        store,
+        "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name GLOB 'deal_facts_*'",
+    )
 }
 
 #[test]
@@ -425,17 +430,6 @@ fn facts_kept_under_other_skills_are_computed_again() {
     // And back: the rows now hold the narrower file's facts, which the built-in one refuses.
     facts::load(store.conn(), &narrower).unwrap();
     assert_eq!(facts::load(store.conn(), &builtin).unwrap(), under_builtin);
-}
-
-fn facts_triggers(store: &Store) -> i64 {
-    store
-        .conn()
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'trigger' AND name GLOB 'deal_facts_*'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap()
 }
 
 /// The bulk loader sets the triggers aside while it writes into emptied tables: what it loads

@@ -1,9 +1,10 @@
 //! Active lessons on open deals as of now, and what became of each recommendation: whether it
 //! was followed (inferred where the lesson stops firing) and the outcome that followed.
 //!
-//! Everything is evaluated through [`Frame::population_at`], so a lesson reads exactly the
-//! signals, selectors and outcomes the miner measured it with — as of the instant asked, and
-//! never later (the signals' leakage guard covers this too).
+//! Everything is evaluated through [`Frame::population_at`] (or [`Frame::selectors_at`] where
+//! only the firing is asked), so a lesson reads exactly the signals, selectors and outcomes the
+//! miner measured it with — as of the instant asked, and never later (the signals' leakage
+//! guard covers this too).
 
 use super::follow::FollowUp;
 use crate::domain::time::DAY;
