@@ -726,8 +726,11 @@ fn advise_now(store: &Store, skills: &Skills, json: bool) -> Result<()> {
     let lessons = store::lessons::all(store.conn())?;
     settle_followed(store, &frame, &lessons, now.as_second())?;
     let fired = crate::advisor::advise::advise(&frame, &lessons, now.as_second());
+    // The names of the advised deals only (`fired` is sorted by deal).
+    let mut advised: Vec<&crate::domain::DealId> = fired.iter().map(|f| &f.deal_id).collect();
+    advised.dedup();
     let names: std::collections::HashMap<String, String> =
-        store::deals::list(store.conn(), &store::deals::DealFilter::default())?
+        store::deals::summaries(store.conn(), &advised)?
             .into_iter()
             .map(|d| (d.id.to_string(), crate::text::sanitize_line(&d.name)))
             .collect();
@@ -750,11 +753,27 @@ fn advise_now(store: &Store, skills: &Skills, json: bool) -> Result<()> {
         )?);
     }
     tx.commit()?;
-    let mut out = std::io::stdout().lock();
+    // Buffered: there can be a recommendation for every open deal and lesson, and a locked
+    // stdout writes each line on its own.
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    write_advice(&mut out, &lessons, &fired, &first_shown, &names, now, json)?;
+    out.flush()?;
+    Ok(())
+}
+
+fn write_advice(
+    out: &mut impl Write,
+    lessons: &[Lesson],
+    fired: &[crate::advisor::advise::Fired],
+    first_shown: &[bool],
+    names: &std::collections::HashMap<String, String>,
+    now: Timestamp,
+    json: bool,
+) -> Result<()> {
     if json {
         let rows: Vec<AdviceJson<'_>> = fired
             .iter()
-            .zip(&first_shown)
+            .zip(first_shown)
             .map(|(f, &first)| {
                 let l = &lessons[f.lesson];
                 AdviceJson {
@@ -768,9 +787,18 @@ fn advise_now(store: &Store, skills: &Skills, json: bool) -> Result<()> {
                 }
             })
             .collect();
+        // A struct, not `json!`: that would first copy every row into a tree of values.
+        #[derive(Serialize)]
+        struct Advice<'a> {
+            as_of: Timestamp,
+            recommendations: Vec<AdviceJson<'a>>,
+        }
         serde_json::to_writer_pretty(
-            &mut out,
-            &serde_json::json!({ "as_of": now, "recommendations": rows }),
+            &mut *out,
+            &Advice {
+                as_of: now,
+                recommendations: rows,
+            },
         )?;
         writeln!(out)?;
         return Ok(());
