@@ -106,15 +106,19 @@ pub fn advise(frame: &Frame<'_>, lessons: &[Lesson], now: i64) -> Vec<Fired> {
     }
     let mut keys: Vec<&str> = by_population.keys().copied().collect();
     keys.sort_unstable();
+    // The open deals once, for every population.
+    let open: Vec<(usize, &DealFacts)> = deals
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| open_at(frame, d, now))
+        .collect();
     // Each population's units and selectors on a core of its own: they are independent.
     let mut out: Vec<Fired> = keys
         .par_iter()
         .flat_map_iter(|&key| {
-            let units: Vec<(usize, i64)> = deals
+            let units: Vec<(usize, i64)> = open
                 .iter()
-                .enumerate()
-                .filter(|(_, d)| open_at(frame, d, now))
-                .filter_map(|(di, d)| Some((di, index_time(frame, key, d, now)?)))
+                .filter_map(|&(di, d)| Some((di, index_time(frame, key, d, now)?)))
                 .collect();
             let mut fired = Vec::new();
             if let Some(pop) = frame.selectors_at(key, &units) {

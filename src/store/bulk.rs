@@ -132,9 +132,21 @@ pub fn drop_secondary_indexes(conn: &Connection) -> rusqlite::Result<Vec<String>
             found.push(row?);
         }
     }
+    drop_all(conn, "INDEX", found)
+}
+
+/// Drops each `(name, ddl)` schema object of `kind` and returns the DDL, in order.
+fn drop_all(
+    conn: &Connection,
+    kind: &str,
+    found: Vec<(String, String)>,
+) -> rusqlite::Result<Vec<String>> {
     for (name, _) in &found {
         // Quoted: the name comes from the schema, not from input, but quoting keeps it exact.
-        conn.execute(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")), [])?;
+        conn.execute(
+            &format!("DROP {kind} \"{}\"", name.replace('"', "\"\"")),
+            [],
+        )?;
     }
     Ok(found.into_iter().map(|(_, sql)| sql).collect())
 }
@@ -151,13 +163,7 @@ pub fn drop_facts_triggers(conn: &Connection) -> rusqlite::Result<Vec<String>> {
         )?
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    for (name, _) in &found {
-        conn.execute(
-            &format!("DROP TRIGGER \"{}\"", name.replace('"', "\"\"")),
-            [],
-        )?;
-    }
-    Ok(found.into_iter().map(|(_, sql)| sql).collect())
+    drop_all(conn, "TRIGGER", found)
 }
 
 /// Rows per multi-row INSERT: enough to spread each statement's fixed cost (cursor setup, reset)
